@@ -1,0 +1,77 @@
+"""Build a model from a name: embedded default, local folder, or hub id, on a named backend.
+
+Backends load lazily, so ``import culturealign`` never imports torch. Adding a backend is a
+module in this package plus one entry in ``BACKENDS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from culturealign.errors import CultureAlignError
+from culturealign.models.base import LanguageModel
+from culturealign.models.embedded import EMBEDDED, converted_dir, ensure_converted
+
+# backend name -> (module, loader function, pip extra that provides its dependencies)
+BACKENDS: dict[str, tuple[str, str, str | None]] = {
+    "hf": ("culturealign.models.hf", "load_hf", None),
+}
+
+
+def load_model(
+    model: str,
+    backend: str = "hf",
+    adapter: str | Path | None = None,
+    **options: Any,
+) -> LanguageModel:
+    """Load ``model`` (an embedded name, a local path or a hub id) with an optional adapter."""
+    if backend not in BACKENDS:
+        raise CultureAlignError(
+            f"unknown backend {backend!r}", f"choose one of: {', '.join(sorted(BACKENDS))}"
+        )
+    if adapter is not None and not (Path(adapter) / "adapter_config.json").is_file():
+        raise CultureAlignError(
+            f"adapter not found: {adapter} has no adapter_config.json",
+            "pass the folder written by `culturealign train` (--adapter)",
+        )
+    module_name, fn_name, extra = BACKENDS[backend]
+    try:
+        loader = getattr(importlib.import_module(module_name), fn_name)
+    except ImportError as exc:
+        hint = f"pip install 'culturealign[{extra}]'" if extra else "reinstall culturealign"
+        raise CultureAlignError(f"backend {backend!r} cannot be imported: {exc}", hint) from exc
+    if model in EMBEDDED:
+        return _load_embedded(loader, model, adapter, options)
+    return _load_other(loader, model, adapter, options)
+
+
+def _load_embedded(loader, name: str, adapter, options) -> LanguageModel:
+    path = ensure_converted(name)
+    try:
+        return loader(path, name, chat=EMBEDDED[name].chat, adapter=adapter, **options)
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise CultureAlignError(
+            f"the cached copy of {name} at {converted_dir(name)} is corrupt ({type(exc).__name__})",
+            f"rebuild it: culturealign models --rebuild {name}",
+        ) from exc
+
+
+def _load_other(loader, model: str, adapter, options) -> LanguageModel:
+    path = Path(model).expanduser()
+    looks_local = path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1
+    if looks_local and not (path / "config.json").is_file():
+        raise CultureAlignError(
+            f"model folder not found or incomplete: {model} (no config.json)",
+            "give a folder with a transformers model, a hub id, or one of: " + ", ".join(EMBEDDED),
+        )
+    try:
+        return loader(str(path) if looks_local else model, model, adapter=adapter, **options)
+    except OSError as exc:
+        raise CultureAlignError(
+            f"unknown model {model!r}: not an embedded model, not a local folder, "
+            f"and the hub could not provide it ({str(exc).splitlines()[0]})",
+            f"use one of: {', '.join(EMBEDDED)} (see `culturealign models`), a local folder, "
+            "or a hub id with network access",
+        ) from exc
