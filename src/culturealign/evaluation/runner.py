@@ -1,0 +1,165 @@
+"""Run a task on a model: resumable per-item JSONL, then a summary JSON and a Markdown table.
+
+Layout of an output directory::
+
+    run.json       what is being run (task, args, model); a resume must match it
+    items.jsonl    one record per finished item, appended and flushed chunk by chunk
+    summary.json   metrics with CIs and full provenance (written last, atomically)
+    results.md     the summary as a Markdown table
+
+A killed run re-run with the same directory skips the items already in ``items.jsonl`` (a
+torn last line from the kill is dropped and that item redone).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from culturealign.errors import CultureAlignError
+from culturealign.evaluation.task import Sample, Task
+from culturealign.models.base import GenerationConfig, LanguageModel
+from culturealign.paths import ensure_writable_dir, write_json_atomic, write_text_atomic
+from culturealign.provenance import environment
+
+CHUNK = {"choice": 64, "generate": 16}
+
+ProgressFactory = Callable[[int, int], Callable[[int], None]]  # (total, done) -> advance
+
+
+def run_task(
+    task: Task,
+    model: LanguageModel,
+    out_dir: Path,
+    generation: GenerationConfig | None = None,
+    progress: ProgressFactory | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``task`` with ``model`` into ``out_dir``; returns the summary dict."""
+    ensure_writable_dir(out_dir)
+    generation = generation or GenerationConfig(max_new_tokens=8)
+    identity = _identity(task, model, generation)
+    _check_resume(out_dir / "run.json", identity)
+    samples = task.samples(model)
+    items_path = out_dir / "items.jsonl"
+    done = _read_records(items_path)
+    todo = [s for s in samples if s.id not in done]
+    advance = progress(len(samples), len(samples) - len(todo)) if progress else None
+    with items_path.open("a", encoding="utf-8") as fh:
+        for chunk in _chunks(todo, CHUNK[task.scorer.mode]):
+            for record in _score_chunk(task, model, chunk, generation, advance):
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                done[record["id"]] = record
+            fh.flush()
+            os.fsync(fh.fileno())
+    records = [done[s.id] for s in samples]
+    summary = {
+        **identity,
+        "n_items": len(records),
+        "metrics": task.metrics(records),
+        "environment": environment(),
+    }
+    write_json_atomic(out_dir / "summary.json", summary)
+    write_text_atomic(out_dir / "results.md", markdown_table([summary]))
+    return summary
+
+
+def _identity(task: Task, model: LanguageModel, generation: GenerationConfig) -> dict[str, Any]:
+    info = asdict(model.info)
+    return {
+        "task": {"name": task.name, "version": task.version, "args": _jsonable(task.args)},
+        "dataset": task.dataset,
+        "model": info,
+        "mode": task.scorer.mode,
+        "generation": asdict(generation) if task.scorer.mode == "generate" else None,
+        "table_columns": list(task.table_columns),
+    }
+
+
+def _check_resume(path: Path, identity: dict[str, Any]) -> None:
+    key = {k: identity[k] for k in ("task", "mode", "generation")}
+    key["model"] = {k: identity["model"][k] for k in ("name", "path", "adapter_sha256")}
+    key["dataset_sha256"] = identity["dataset"].get("sha256")
+    if path.exists():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous != json.loads(json.dumps(key, default=str)):
+            raise CultureAlignError(
+                f"{path.parent} holds a different run (task, model or settings differ)",
+                "use a new --out directory, or delete that one to start over",
+            )
+    else:
+        write_json_atomic(path, key)
+
+
+def _score_chunk(task, model, chunk: list[Sample], generation, advance) -> Iterator[dict]:
+    if task.scorer.mode == "choice":
+        outputs = model.choice_logprobs([s.request for s in chunk], advance)
+    else:
+        outputs = model.generate([s.prompt for s in chunk], generation, advance)
+    for sample, output in zip(chunk, outputs, strict=True):
+        yield {
+            "id": sample.id,
+            "prompt": sample.prompt,
+            "choices": list(sample.request.choices),
+            "target": sample.target,
+            **sample.meta,
+            **task.scorer(sample, output),
+        }
+
+
+def _chunks(samples: list[Sample], size: int) -> Iterator[list[Sample]]:
+    # Length-sorted chunks let the backend batch items of similar length together.
+    ordered = sorted(samples, key=lambda s: len(s.request.text))
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+def _read_records(path: Path) -> dict[str, dict[str, Any]]:
+    if not path.exists():
+        return {}
+    records: dict[str, dict[str, Any]] = {}
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    valid_bytes = 0
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            break  # a torn write from a killed run: drop it and everything after
+        if not line.endswith("\n"):
+            break
+        records[record["id"]] = record
+        valid_bytes += len(line.encode("utf-8"))
+    with path.open("r+b") as fh:
+        fh.truncate(valid_bytes)
+    return records
+
+
+def _jsonable(obj: Any) -> Any:
+    return json.loads(json.dumps(obj, default=str))
+
+
+def _fmt(metric: dict[str, float] | None, pct: bool = True) -> str:
+    if metric is None:
+        return "—"
+    scale = 100 if pct else 1
+    return f"{metric['value'] * scale:.1f} [{metric['ci_low'] * scale:.1f}, {metric['ci_high'] * scale:.1f}]"
+
+
+def markdown_table(summaries: list[dict[str, Any]]) -> str:
+    """One row per summary; metric cells are value [95% CI] in percent."""
+    columns: list[str] = []
+    for s in summaries:
+        columns += [c for c in s.get("table_columns", ["accuracy"]) if c not in columns]
+    head = ["task", "model", "mode", "n", *columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in summaries:
+        model = s["model"]["name"] + (" + adapter" if s["model"].get("adapter") else "")
+        shots = s["task"]["args"].get("shots")
+        name = s["task"]["name"] + (f" ({shots}-shot)" if shots is not None else "")
+        cells = [name, model, s["mode"], str(s["n_items"])]
+        cells += [_fmt(s["metrics"].get(c)) for c in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,72 @@
+"""What an evaluation is: a dataset, a way to ask, a way to score, and metrics.
+
+A task is a value built by a registered factory (``@task``), in the spirit of inspect_ai. The
+CLI lists and builds tasks by name; inside the library, call the factories directly.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from culturealign.models.base import ChoiceRequest, LanguageModel
+
+Mode = Literal["choice", "generate"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One prompt to a model, with what scoring needs to judge the answer."""
+
+    id: str
+    request: ChoiceRequest  # prefix + text is the full prompt; choices used in "choice" mode
+    target: Any
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def prompt(self) -> str:
+        return self.request.prefix + self.request.text
+
+
+class Scorer(Protocol):
+    mode: Mode
+
+    def __call__(self, sample: Sample, output: Any) -> dict[str, Any]:
+        """The per-item record fields for ``output`` (choice log-probs or generated text)."""
+
+
+@dataclass
+class Task:
+    """A runnable evaluation. ``samples`` renders prompts for a given model (chat template)."""
+
+    name: str
+    version: int
+    args: dict[str, Any]
+    samples: Callable[[LanguageModel], list[Sample]]
+    scorer: Scorer
+    metrics: Callable[[list[dict[str, Any]]], dict[str, Any]]
+    dataset: dict[str, Any] = field(default_factory=dict)  # name, split, source, sha256, notes
+    table_columns: tuple[str, ...] = ("accuracy",)
+
+
+TASKS: dict[str, Callable[..., Task]] = {}
+TASK_VERSIONS: dict[str, int] = {}
+
+
+def task(name: str, version: int) -> Callable[[Callable[..., Task]], Callable[..., Task]]:
+    """Register a task factory under ``name``; bump ``version`` on any score-moving change."""
+
+    def register(factory: Callable[..., Task]) -> Callable[..., Task]:
+        @functools.wraps(factory)
+        def build(**kwargs: Any) -> Task:
+            built = factory(**kwargs)
+            built.name, built.version = name, version
+            return built
+
+        TASKS[name] = build
+        TASK_VERSIONS[name] = version
+        return build
+
+    return register

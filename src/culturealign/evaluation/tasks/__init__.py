@@ -1,0 +1,3 @@
+"""Benchmark modules; importing this package registers every task (explicit list, no scanning)."""
+
+from culturealign.evaluation.tasks import moral  # noqa: F401

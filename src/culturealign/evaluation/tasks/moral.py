@@ -1,0 +1,181 @@
+"""Commonsense-morality judgement tasks: JCM, ETHICS and any judgement file (Jinnai, 2024).
+
+Version history:
+  1: initial (study prompt, fixed first-k few-shot examples of the shot split).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from culturealign.data.judgements import load_ethics, load_jcm, load_judgement_file
+from culturealign.data.records import Judgement, JudgementSet, Language
+from culturealign.evaluation.metrics import judgement_metrics
+from culturealign.evaluation.parsers import parse_judgement
+from culturealign.evaluation.scorers import ChoiceScorer, GenerateScorer
+from culturealign.evaluation.task import Mode, Sample, Task, task
+from culturealign.models.base import LanguageModel
+from culturealign.prompts.moral import TEMPLATES, render_moral
+
+COLUMNS = ("accuracy", "macro_f1", "na_rate", "wrong_share", "pair_consistency")
+
+
+def judgement_task(
+    data: JudgementSet,
+    shots_from: JudgementSet | None,
+    shots: int,
+    mode: Mode,
+    prompt_language: Language,
+    chat: bool | None,
+    system: str | None,
+    args: dict[str, Any],
+) -> Task:
+    """Build a judgement task; ``chat=None`` follows the model (template iff it has one)."""
+    template = TEMPLATES[prompt_language]
+    examples: list[Judgement] = shots_from.items[:shots] if shots_from and shots else []
+    if shots and len(examples) < shots:
+        raise ValueError(f"only {len(examples)} few-shot examples available, {shots} asked")
+
+    def samples(model: LanguageModel) -> list[Sample]:
+        use_chat = model.is_chat if chat is None else chat
+        render = partial(
+            render_moral,
+            template=template,
+            shots=examples,
+            chat=model.render_chat if use_chat else None,
+            system=system,
+        )
+        return [
+            Sample(it.id, render(it).request(), it.label, {"pair": it.pair, "text": it.text})
+            for it in data.items
+        ]
+
+    def metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
+        pairs = (
+            [r["pair"] for r in records]
+            if any(r.get("pair") is not None for r in records)
+            else None
+        )
+        return judgement_metrics(
+            [r["target"] for r in records], [r["prediction"] for r in records], pairs
+        )
+
+    scorer = (
+        ChoiceScorer()
+        if mode == "choice"
+        else GenerateScorer(partial(parse_judgement, language=prompt_language))
+    )
+    dataset = {
+        "name": data.name,
+        "split": data.split,
+        "language": data.language,
+        "size": len(data),
+        "source": data.source,
+        "sha256": data.sha256,
+        "notes": data.notes,
+        "few_shot_ids": [e.id for e in examples],
+    }
+    return Task("", 0, args, samples, scorer, metrics, dataset, COLUMNS)
+
+
+@task("jcm", version=1)
+def jcm(
+    split: str = "test",
+    shots: int = 3,
+    mode: Mode = "choice",
+    limit: int | None = None,
+    prompt_language: Language = "ja",
+    chat: bool | None = None,
+    system: str | None = None,
+    data_path: Path | None = None,
+) -> Task:
+    """JCommonsenseMorality; few-shot examples are the first ``shots`` rows of val."""
+    args = dict(
+        split=split,
+        shots=shots,
+        mode=mode,
+        limit=limit,
+        prompt_language=prompt_language,
+        chat=chat,
+        system=system,
+    )
+    data = load_jcm(split, data_path).head(limit)
+    shot_set = load_jcm("val", data_path) if shots else None
+    return judgement_task(data, shot_set, shots, mode, prompt_language, chat, system, args)
+
+
+@task("ethics", version=1)
+def ethics(
+    split: str = "test",
+    shots: int = 3,
+    mode: Mode = "choice",
+    limit: int | None = None,
+    prompt_language: Language = "ja",
+    chat: bool | None = None,
+    system: str | None = None,
+    data_path: Path | None = None,
+) -> Task:
+    """ETHICS commonsense, short rows; few-shot examples are the first short rows of test_hard.
+
+    The study asks in Japanese for both datasets (``prompt_language="ja"``); ``"en"`` asks in
+    English.
+    """
+    args = dict(
+        split=split,
+        shots=shots,
+        mode=mode,
+        limit=limit,
+        prompt_language=prompt_language,
+        chat=chat,
+        system=system,
+    )
+    data = load_ethics(split, data_path).head(limit)
+    shot_set = load_ethics("test_hard", data_path) if shots else None
+    return judgement_task(data, shot_set, shots, mode, prompt_language, chat, system, args)
+
+
+@task("judgement", version=1)
+def judgement(
+    path: Path,
+    text_column: str = "text",
+    label_column: str = "label",
+    label_values: dict[str, int] | None = None,
+    language: Language = "en",
+    shots: int = 0,
+    mode: Mode = "choice",
+    limit: int | None = None,
+    prompt_language: Language | None = None,
+    chat: bool | None = None,
+    system: str | None = None,
+) -> Task:
+    """Any CSV/JSONL judgement file; few-shot examples are its first rows (then not evaluated)."""
+    lang = prompt_language or language
+    args = dict(
+        path=str(path),
+        text_column=text_column,
+        label_column=label_column,
+        label_values=label_values,
+        language=language,
+        shots=shots,
+        mode=mode,
+        limit=limit,
+        prompt_language=lang,
+        chat=chat,
+        system=system,
+    )
+    full = load_judgement_file(path, text_column, label_column, label_values, language)
+    shot_set = None
+    if shots:
+        shot_set = full
+        full = JudgementSet(
+            full.name,
+            full.split,
+            full.language,
+            full.items[shots:],
+            full.source,
+            full.sha256,
+            [*full.notes, f"the first {shots} rows are the few-shot examples"],
+        )
+    return judgement_task(full.head(limit), shot_set, shots, mode, lang, chat, system, args)

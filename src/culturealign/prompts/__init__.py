@@ -1,0 +1,1 @@
+"""Prompt templates: paper-faithful wordings, few-shot blocks, chat wrapping, personas."""
