@@ -8,8 +8,12 @@ WorldValuesBench) and GlobalOpinionQA loaders all produce a :class:`SurveySet` o
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 from culturealign.errors import CultureAlignError
 
@@ -52,7 +56,7 @@ class SurveyQuestion:
     def scale(self) -> tuple[float, float]:
         """Lowest and highest option score (the range used to normalise mean scores)."""
         valid = [s for s in self.scores if s is not None]
-        return min(valid), max(valid)
+        return (min(valid), max(valid)) if valid else (math.nan, math.nan)
 
 
 @dataclass(frozen=True)
@@ -104,3 +108,19 @@ class SurveySet:
     def pairs(self) -> list[tuple[SurveyQuestion, str]]:
         """Every (question, country) with a human distribution, question-major."""
         return [(q, c) for q in self.questions for c in self.countries if c in q.distributions]
+
+
+def read_json(path: Path, expect: type) -> Any:
+    """Parse a JSON file whose top level must be ``expect``; errors name the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CultureAlignError(
+            f"cannot read {path}: {exc}", "re-download the file or check --data-path"
+        ) from exc
+    if not isinstance(data, expect):
+        raise CultureAlignError(
+            f"{path} holds a {type(data).__name__}, expected a {expect.__name__}",
+            "is this the right file? see docs/tasks/survey.md for the expected format",
+        )
+    return data
