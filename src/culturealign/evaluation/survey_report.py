@@ -1,0 +1,358 @@
+"""Per-country and per-category results of the survey tasks, and their report files.
+
+``summarise_*`` turn the runner's per-item records into the ``metrics`` of ``summary.json``:
+headline values with 95% bootstrap intervals (the columns of the results table), plus
+``per_country``, ``per_category``, ``gain_per_country`` (aware minus unaware) and
+``western_vs_rest``. :func:`write_report` reads a finished run folder and writes
+``per_country.csv``, ``report.md`` and ``per_country.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from culturealign.data.survey import SurveyQuestion, SurveySet
+from culturealign.evaluation.metrics import bootstrap
+from culturealign.evaluation.survey_metrics import (
+    MeanPair,
+    aggregate_similarity,
+    best_threshold_f1,
+    best_threshold_f1_array,
+    compare_groups,
+    correlation_table,
+    culturebank_similarity,
+    culturespa_country_scores,
+    culturespa_resampled,
+    mean_score,
+    normalised_mean,
+    opinion_similarity,
+    pearson_r,
+    percentile_ci,
+    question_weights,
+)
+from culturealign.paths import write_text_atomic
+
+PERSONAS = ("unaware", "aware")
+WVS_COLUMNS = (
+    "culturespa_unaware",
+    "culturespa_aware",
+    "culturespa_gain",
+    "r_unaware",
+    "r_aware",
+    "similarity_unaware",
+    "similarity_aware",
+)
+OPINION_COLUMNS = ("similarity_unaware", "similarity_aware", "std_unaware", "std_aware")
+SIMILARITIES = ("jsd", "culturebank")
+JSD_BASE = 2.0  # bounds 1 - JSD to [0, 1]; Durmus et al. do not state the base
+
+
+def cali_columns(groups: Sequence[str]) -> tuple[str, ...]:
+    return tuple(f"f1_{g}" for g in groups)
+
+
+def _est(value: float, low: float | None = None, high: float | None = None) -> dict[str, Any]:
+    low = value if low is None else low
+    high = value if high is None else high
+    return {"value": value, "ci_low": low, "ci_high": high}
+
+
+def clean(obj: Any) -> Any:
+    """NaN -> None, so summaries stay strict JSON."""
+    if isinstance(obj, float):
+        return None if math.isnan(obj) else obj
+    if isinstance(obj, dict):
+        return {k: clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean(v) for v in obj]
+    return obj
+
+
+def _expand(records: list[dict[str, Any]], survey: SurveySet) -> dict[str, list[tuple]]:
+    """Per persona: (question, country, record) for every country an answer is compared with."""
+    questions = {q.id: q for q in survey.questions}
+    out: dict[str, list[tuple]] = defaultdict(list)
+    for r in records:
+        q = questions[r["question"]]
+        countries = q.distributions if r["country"] == "-" else [r["country"]]
+        out[r["persona"]] += [(q, c, r) for c in countries if c in q.distributions]
+    return out
+
+
+def _model_probs(q: SurveyQuestion, record: dict[str, Any]) -> list[float] | None:
+    """The option distribution of a record: choice probabilities, or one-hot of the parse."""
+    if "probs" in record:
+        return record["probs"]
+    if record.get("prediction") is None:
+        return None
+    return [float(i == record["prediction"]) for i in range(len(q.options))]
+
+
+# -- WVS ------------------------------------------------------------------------------------
+def _culturespa(rows: list[tuple], survey: SurveySet) -> tuple[dict[str, float], np.ndarray]:
+    answers: dict[str, dict[str, int | None]] = defaultdict(dict)
+    for q, c, r in rows:
+        answers[c][q.id] = r.get("answer")
+    per_country = culturespa_country_scores(survey.questions, answers)
+    grid = np.full((len(survey.questions), len(survey.countries)), np.nan)
+    col = {c: j for j, c in enumerate(survey.countries)}
+    row = {q.id: i for i, q in enumerate(survey.questions)}
+    for q, c, r in rows:
+        if r.get("answer") is not None:
+            grid[row[q.id], col[c]] = r["answer"]
+    return per_country, grid
+
+
+def _gold_grid(survey: SurveySet) -> tuple[np.ndarray, np.ndarray]:
+    gold = np.full((len(survey.questions), len(survey.countries)), np.nan)
+    for i, q in enumerate(survey.questions):
+        for j, c in enumerate(survey.countries):
+            if c in q.majority:
+                gold[i, j] = int(q.labels[q.majority[c]])
+    return gold, np.array([len(q.options) for q in survey.questions], dtype=float)
+
+
+def _mean_pairs(rows: list[tuple]) -> list[MeanPair]:
+    out = []
+    for q, c, r in rows:
+        probs = _model_probs(q, r)
+        if probs is None:
+            continue
+        model = normalised_mean(mean_score(probs, q.scores), q.scale)
+        human = normalised_mean(mean_score(q.distributions[c], q.scores), q.scale)
+        out.append(MeanPair(q.id, c, q.category, model, human))
+    return [p for p in out if math.isfinite(p.model) and math.isfinite(p.human)]
+
+
+def _similarities(rows: list[tuple], kind: str = "jsd") -> list[tuple[str, float]]:
+    out = []
+    for q, c, r in rows:
+        probs = _model_probs(q, r)
+        gold = q.distributions[c]
+        if probs is None or sum(gold) <= 0:
+            out.append((c, math.nan))
+        elif kind == "culturebank":
+            out.append((c, culturebank_similarity(probs, gold)))
+        else:
+            out.append((c, opinion_similarity(probs, gold, JSD_BASE)))
+    return out
+
+
+def _by_category(rows: list[tuple], survey: SurveySet) -> dict[str, dict[str, Any]]:
+    cats: dict[str, list[tuple]] = defaultdict(list)
+    for row in rows:
+        cats[row[0].category or "(no WorldValuesBench category)"].append(row)
+    table = correlation_table(_mean_pairs(rows))["category"]
+    out = {}
+    for cat, sub in sorted(cats.items()):
+        scores, _ = _culturespa(sub, survey)
+        finite = [v for v in scores.values() if math.isfinite(v)]
+        corr = table.get(cat)
+        out[cat] = {
+            "culturespa": float(np.mean(finite)) if finite else math.nan,
+            "r": corr.r if corr else math.nan,
+            "questions": len({q.id for q, _, _ in sub}),
+        }
+    return out
+
+
+def summarise_wvs(
+    records: list[dict[str, Any]], survey: SurveySet, western: Iterable[str] = ()
+) -> dict[str, Any]:
+    """CultureSPA score, WVS mean-score correlation and 1 - JSD, per persona and country."""
+    rows_by = _expand(records, survey)
+    gold, n_opts = _gold_grid(survey)
+    weights = question_weights(len(survey.questions))
+    out: dict[str, Any] = {"primary": "culturespa", "per_country": {}, "per_category": {}}
+    out["western_vs_rest"], grids = {}, {}
+    for persona in [p for p in PERSONAS if p in rows_by]:
+        rows = rows_by[persona]
+        per_country, grids[persona] = _culturespa(rows, survey)
+        value = float(
+            culturespa_resampled(grids[persona], gold, n_opts, np.ones((1, len(n_opts))))[0]
+        )
+        draws = culturespa_resampled(grids[persona], gold, n_opts, weights)
+        out[f"culturespa_{persona}"] = _est(*percentile_ci(value, draws))
+        pairs = _mean_pairs(rows)
+        x, y = np.array([p.model for p in pairs]), np.array([p.human for p in pairs])
+        out[f"r_{persona}"] = bootstrap(pearson_r, x, y).as_dict() if len(pairs) > 2 else None
+        sims = _similarities(rows)
+        sim_values = np.array([s for _, s in sims if math.isfinite(s)])
+        out[f"similarity_{persona}"] = bootstrap(np.mean, sim_values).as_dict()
+        out[f"invalid_rate_{persona}"] = _est(
+            float(np.mean([r.get("answer") is None for r in records if r["persona"] == persona]))
+        )
+        corr = correlation_table(pairs)["country"]
+        sim_country = aggregate_similarity(sims).per_country
+        out["per_country"][persona] = {
+            c: {
+                "culturespa": per_country.get(c, math.nan),
+                "r": corr[c].r if c in corr else math.nan,
+                "similarity": sim_country.get(c, math.nan),
+            }
+            for c in survey.countries
+        }
+        out["per_category"][persona] = _by_category(rows, survey)
+        out["western_vs_rest"][persona] = {
+            m: compare_groups(
+                {c: v[m] for c, v in out["per_country"][persona].items()}, western
+            )._asdict()
+            for m in ("culturespa", "r")
+        }
+    if len(grids) == 2:
+        diff = culturespa_resampled(grids["aware"], gold, n_opts, weights) - culturespa_resampled(
+            grids["unaware"], gold, n_opts, weights
+        )
+        gain = out["culturespa_aware"]["value"] - out["culturespa_unaware"]["value"]
+        out["culturespa_gain"] = _est(*percentile_ci(gain, diff))
+        out["gain_per_country"] = _gains(out["per_country"], "culturespa")
+    return clean(out)
+
+
+def _gains(per_country: dict[str, dict[str, dict[str, float]]], metric: str) -> dict[str, float]:
+    aware, unaware = per_country["aware"], per_country["unaware"]
+    return {c: aware[c][metric] - unaware[c][metric] for c in aware if c in unaware}
+
+
+# -- GlobalOpinionQA ------------------------------------------------------------------------
+def summarise_opinions(
+    records: list[dict[str, Any]], survey: SurveySet, similarity: str = "jsd"
+) -> dict[str, Any]:
+    """Similarity over (question, country) pairs, its per-country means and their spread."""
+    rows_by = _expand(records, survey)
+    out: dict[str, Any] = {"primary": "similarity", "similarity_kind": similarity}
+    out["per_country"] = {}
+    for persona in [p for p in PERSONAS if p in rows_by]:
+        sims = _similarities(rows_by[persona], similarity)
+        agg = aggregate_similarity(sims)
+        finite = np.array([s for _, s in sims if math.isfinite(s)])
+        out[f"similarity_{persona}"] = bootstrap(np.mean, finite).as_dict() if len(finite) else None
+        out[f"std_{persona}"] = _est(agg.std)
+        out[f"invalid_rate_{persona}"] = _est(1 - agg.n / max(len(sims), 1))
+        out["per_country"][persona] = {c: {"similarity": v} for c, v in agg.per_country.items()}
+    if len(out["per_country"]) == 2:
+        out["gain_per_country"] = _gains(out["per_country"], "similarity")
+    return clean(out)
+
+
+# -- CALI -----------------------------------------------------------------------------------
+def summarise_cali(records: list[dict[str, Any]], groups: Sequence[str]) -> dict[str, Any]:
+    """Best macro-F1 over the published thresholds, per persona group (US, IN)."""
+    out: dict[str, Any] = {"primary": "f1", "per_country": {"aware": {}}}
+    for group in groups:
+        rows = [r for r in records if r["group"] == group]
+        gold = np.array([r["target"] for r in rows], dtype=int)
+        p = np.array([r["p_entail"] for r in rows], dtype=float)
+        best = best_threshold_f1(list(gold.astype(bool)), list(p))
+        ci = bootstrap(best_threshold_f1_array, gold, p).as_dict()
+        out[f"f1_{group}"] = {**ci, "value": best.f1}
+        out["per_country"]["aware"][group] = {
+            "f1": best.f1,
+            "threshold": best.threshold,
+            "mean_p_entail": float(p.mean()) if len(p) else math.nan,
+            "n": len(rows),
+        }
+    return clean(out)
+
+
+# -- files ----------------------------------------------------------------------------------
+def write_report(out_dir: Path) -> list[Path]:
+    """``per_country.csv``, ``report.md`` and ``per_country.png`` from a run's summary.json."""
+    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    metrics = summary["metrics"]
+    per_country = metrics.get("per_country", {})
+    paths = [_write_csv(out_dir / "per_country.csv", per_country)]
+    paths.append(out_dir / "report.md")
+    write_text_atomic(paths[-1], report_markdown(summary))
+    png = out_dir / "per_country.png"
+    if per_country and _bar_chart(png, per_country, metrics.get("primary", ""), summary):
+        paths.append(png)
+    return paths
+
+
+def _write_csv(path: Path, per_country: dict[str, dict[str, dict[str, Any]]]) -> Path:
+    names = sorted({k for rows in per_country.values() for v in rows.values() for k in v})
+    lines = [["persona", "country", *names]]
+    for persona, rows in per_country.items():
+        lines += [[persona, c, *(v.get(k) for k in names)] for c, v in rows.items()]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(lines)
+    return path
+
+
+def _num(v: Any, scale: float = 100.0) -> str:
+    return "—" if v is None else f"{v * scale:.1f}"
+
+
+def report_markdown(summary: dict[str, Any]) -> str:
+    """Per-country table (and aware - unaware gain), per-category table, Western vs rest."""
+    m = summary["metrics"]
+    primary = m.get("primary", "")
+    per_country = m.get("per_country", {})
+    title = f"# {summary['task']['name']} — {summary['model']['name']}\n\n"
+    parts = [title, f"Values are x100. Primary metric: {primary}.\n\n", "## Per country\n\n"]
+    personas = list(per_country)
+    gains = m.get("gain_per_country", {})
+    head = ["country", *personas] + (["gain (aware - unaware)"] if gains else [])
+    parts.append("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n")
+    countries = list(dict.fromkeys(c for p in personas for c in per_country[p]))
+    for c in countries:
+        cells = [_num(per_country[p].get(c, {}).get(primary)) for p in personas]
+        cells += [_num(gains.get(c))] if gains else []
+        parts.append(f"| {c} | " + " | ".join(cells) + " |\n")
+    for persona, cats in m.get("per_category", {}).items():
+        parts.append(
+            f"\n## Per category ({persona})\n\n| category | questions | culturespa | r |\n"
+        )
+        parts.append("|---|---|---|---|\n")
+        for cat, v in cats.items():
+            parts.append(
+                f"| {cat} | {v['questions']} | {_num(v['culturespa'])} | {_num(v['r'])} |\n"
+            )
+    for persona, groups in m.get("western_vs_rest", {}).items():
+        parts.append(
+            f"\n## Western vs non-Western ({persona})\n\n| metric | Western | rest | gap |\n"
+        )
+        parts.append("|---|---|---|---|\n")
+        for metric, v in groups.items():
+            parts.append(
+                f"| {metric} | {_num(v['group'])} | {_num(v['rest'])} | {_num(v['difference'])} |\n"
+            )
+    return "".join(parts)
+
+
+def _bar_chart(
+    path: Path, per_country: dict[str, dict[str, dict[str, Any]]], metric: str, summary: dict
+) -> bool:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    personas = list(per_country)
+    countries = list(dict.fromkeys(c for p in personas for c in per_country[p]))
+    if not countries or not metric:
+        return False
+    width = 0.8 / len(personas)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(countries) * len(personas)), 4))
+    for k, persona in enumerate(personas):
+        values = [per_country[persona].get(c, {}).get(metric) for c in countries]
+        heights = [100 * v if v is not None else 0.0 for v in values]
+        xs = [i + (k - (len(personas) - 1) / 2) * width for i in range(len(countries))]
+        ax.bar(xs, heights, width, label=f"culture-{persona}" if persona in PERSONAS else persona)
+    ax.set_xticks(range(len(countries)), countries, rotation=90 if len(countries) > 20 else 45)
+    ax.set_ylabel(f"{metric} (x100)")
+    ax.set_title(f"{summary['task']['name']} — {summary['model']['name']}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
