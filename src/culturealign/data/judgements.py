@@ -115,6 +115,8 @@ def _finish(name, split, language, items, file: Path, notes=()) -> JudgementSet:
 
 def _read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
     rows = list(_iter_rows(path))
+    if not rows:
+        raise CultureAlignError(f"{path} has no items (no data rows)", "check the file is complete")
     columns = set(rows[0][1]) if rows else set()
     missing = [c for c in required if c not in columns]
     if missing:

@@ -51,7 +51,7 @@ def _load_embedded(loader, name: str, adapter, options) -> LanguageModel:
     path = ensure_converted(name)
     try:
         return loader(path, name, chat=EMBEDDED[name].chat, adapter=adapter, **options)
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+    except Exception as exc:  # safetensors, torch and json each raise their own types
         raise CultureAlignError(
             f"the cached copy of {name} at {converted_dir(name)} is corrupt ({type(exc).__name__})",
             f"rebuild it: culturealign models --rebuild {name}",

@@ -1,0 +1,41 @@
+"""The fast choice-scoring path must give the plain full-forward log-probs (to 1e-4)."""
+
+import pytest
+
+from culturealign.data import load_ethics, load_jcm
+from culturealign.models.base import ChatMessage, GenerationConfig
+from culturealign.models.hf import plain_choice_logprobs
+from culturealign.prompts.moral import TEMPLATES, render_moral
+
+pytestmark = pytest.mark.integration
+
+
+def _requests(model, data, language, shots, n):
+    chat = model.render_chat if model.is_chat else None
+    return [render_moral(it, TEMPLATES[language], shots, chat).request() for it in data.items[:n]]
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_gemma_fast_equals_plain(gemma, language):
+    shots = load_jcm("val").items[:3]
+    reqs = _requests(gemma, load_jcm("test"), language, shots, 6)
+    fast, plain = gemma.choice_logprobs(reqs), plain_choice_logprobs(gemma, reqs)
+    for f, p in zip(fast, plain, strict=True):
+        assert f == pytest.approx(p, abs=1e-4)
+
+
+def test_smollm_chat_fast_equals_plain(smollm):
+    # English answers are multi-token for smollm2 ("not wrong"), exercising the multi path.
+    reqs = _requests(smollm, load_ethics("test"), "en", (), 6)
+    assert any(len(smollm.encode_piece(c)) > 1 for c in reqs[0].choices)
+    fast, plain = smollm.choice_logprobs(reqs), plain_choice_logprobs(smollm, reqs)
+    for f, p in zip(fast, plain, strict=True):
+        assert f == pytest.approx(p, abs=1e-4)
+
+
+def test_generate_is_greedy_and_batched_like_single(smollm):
+    prompts = [smollm.render_chat([ChatMessage("user", "Hi")]), "Say yes"]
+    cfg = GenerationConfig(max_new_tokens=6)
+    both = smollm.generate(prompts, cfg)
+    alone = [smollm.generate([p], cfg)[0] for p in prompts]
+    assert both == alone and all(isinstance(t, str) for t in both)
