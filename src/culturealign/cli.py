@@ -41,9 +41,12 @@ def models(
     rebuild: Annotated[
         str | None, typer.Option(help="Delete and re-convert this embedded model's cache.")
     ] = None,
+    convert: Annotated[
+        bool, typer.Option("--convert", help="Convert every installed model not yet cached.")
+    ] = False,
 ) -> None:
     """List the embedded default models and whether they are installed and converted."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from culturealign.models.embedded import (
         EMBEDDED,
@@ -60,7 +63,13 @@ def models(
             )
         with console.status(f"converting {rebuild} (30-90 s)"):
             ensure_converted(rebuild, rebuild=True)
-    table = Table("name", "kind", "installed", "converted cache", "description")
+    for m in EMBEDDED.values() if convert else ():
+        if is_installed(m) and not is_converted(m.name):
+            with console.status(f"converting {m.name} (30-90 s, once)"):
+                ensure_converted(m.name)
+    table = Table(
+        Column("name", no_wrap=True), "kind", "installed", "converted cache", "description"
+    )
     for m in EMBEDDED.values():
         cached = str(converted_dir(m.name)) if is_converted(m.name) else "not yet (first use)"
         installed = "yes" if is_installed(m) else f"no: {m.install}"
