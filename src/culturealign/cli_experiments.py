@@ -1,0 +1,124 @@
+"""``culturealign run`` / ``report`` / ``demo``: the experiment grid as one command.
+
+Registered in :mod:`culturealign.cli` with ``app.command("run")(run_cmd)`` and friends; errors
+are CultureAlignError, which the CLI's ``main`` prints as one message with a fix.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from culturealign.errors import CultureAlignError
+
+console = Console(stderr=True)
+out = Console()
+
+DEMO_SPEC = "demo.yaml"
+
+
+def run_cmd(
+    spec: Annotated[
+        Path, typer.Argument(help="Experiment spec (YAML), e.g. experiments/demo.yaml.")
+    ],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Run folder (default: runs/<spec name>).")
+    ] = None,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write the report when done.")
+    ] = True,
+    restart: Annotated[
+        bool,
+        typer.Option(help="Delete unfinished stages and start them over instead of resuming."),
+    ] = False,
+) -> None:
+    """Run every stage of an experiment (pairs, train, evaluate); cached and resumable."""
+    from culturealign.experiments.spec import load_spec
+
+    parsed = load_spec(spec)
+    target = out_dir or Path("runs") / parsed.name
+    _run(spec, target, report, restart)
+
+
+def report_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="One run folder, or several to compare.")],
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Report folder (default: the run folder; compare-* for many)."),
+    ] = None,
+) -> None:
+    """Write the Markdown + HTML report of a run, or of several runs side by side."""
+    from culturealign.experiments.report import write_report
+
+    files = write_report(runs, out_dir)
+    _print_report(files)
+
+
+def demo_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/demo"),
+) -> None:
+    """Run experiments/demo.yaml on the embedded gemma-3-270m (about 15 min on 2 CPU cores)."""
+    spec = _demo_spec()
+    started = time.perf_counter()
+    _run(spec, out_dir, report=True, restart=False)
+    console.print(f"demo finished in {(time.perf_counter() - started) / 60:.1f} min")
+
+
+def _run(spec_path: Path, target: Path, report: bool, restart: bool) -> None:
+    from culturealign.experiments.backend import LibraryBackend
+    from culturealign.experiments.progress import rich_reporter
+    from culturealign.experiments.report import write_report
+    from culturealign.experiments.runner import clean_partials, run_experiment
+    from culturealign.experiments.spec import load_spec
+
+    spec = load_spec(spec_path)
+    if restart:
+        console.print(f"removed {clean_partials(target)} unfinished stage(s)")
+    with rich_reporter(console) as reporter:
+        plan = run_experiment(
+            spec, target, LibraryBackend(), reporter, spec_path.read_text(encoding="utf-8")
+        )
+    _require_some_result(plan)
+    for cell in plan.cells:
+        if cell.reason:
+            console.print(
+                f"[yellow]not run:[/] {cell.model} / {cell.row} / {cell.column}: {cell.reason}"
+            )
+    out.print(f"run folder: {target}")
+    if report:
+        _print_report(write_report([target]))
+
+
+def _require_some_result(plan) -> None:
+    """A grid where nothing could run is an error (e.g. no data at all), not an empty report."""
+    if any(cell.stage for cell in plan.cells):
+        return
+    first = plan.cells[0].reason if plan.cells else "the spec has no cells"
+    raise CultureAlignError(f"nothing to run: {first}", _DATA_HINT)
+
+
+_DATA_HINT = (
+    "point CULTUREALIGN_DATA at a folder with jcm/ and ethics_commonsense/ "
+    "(see docs/experiments.md), or run where the canonical sources can be downloaded"
+)
+
+
+def _demo_spec() -> Path:
+    """experiments/demo.yaml from a checkout, else the copy installed with the package."""
+    here = Path(__file__).resolve()
+    candidates = [Path("experiments") / DEMO_SPEC, here.parents[2] / "experiments" / DEMO_SPEC]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise CultureAlignError(
+        "experiments/demo.yaml not found", "run from a culturealign checkout (git clone ...)"
+    )
+
+
+def _print_report(files) -> None:
+    out.print(f"report: {files.markdown}")
+    out.print(f"        {files.html}")

@@ -1,0 +1,109 @@
+"""What the runner needs from the rest of culturealign, as one small protocol.
+
+The runner never imports models, pair builders or trainers directly; it calls a
+:class:`Backend`. :class:`LibraryBackend` is the real one (transformers models, the preference
+builder and the DPO + LoRA recipe of :mod:`culturealign.alignment`); tests pass a fake one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from culturealign.data.records import JudgementSet
+from culturealign.errors import CultureAlignError
+from culturealign.experiments.spec import ModelSpec, PairsSpec
+from culturealign.models.base import LanguageModel
+
+PAIRS_FILE = "pairs.jsonl"
+ADAPTER_DIR = "adapter"
+
+# Fields of the training config that change speed or bookkeeping, never the trained weights;
+# they stay out of the cache key so that, e.g., more threads do not force a retrain.
+_NOT_IN_KEY = {"model", "out", "prefs", "threads", "save_every", "keep_checkpoints", "limit"}
+
+
+class Backend(Protocol):
+    def load(self, model: ModelSpec, adapter: Path | None) -> LanguageModel:
+        """The model (with a LoRA adapter on top when given), ready to evaluate."""
+
+    def pairs_version(self) -> str:
+        """Changes whenever the pair builder's output can change (part of the cache key)."""
+
+    def build_pairs(
+        self, data: JudgementSet, pairs: PairsSpec, model: LanguageModel, out: Path
+    ) -> int:
+        """Write preference pairs for ``data`` to ``out`` (JSONL); returns the count."""
+
+    def training_identity(self, model: ModelSpec, config: dict[str, Any]) -> dict[str, Any]:
+        """The validated, fully resolved training config (defaults filled in) for hashing."""
+
+    def train(
+        self, model: ModelSpec, prefs: Path, config: dict[str, Any], out: Path, console: Any
+    ) -> None:
+        """Train an adapter on ``prefs`` into ``out / ADAPTER_DIR``, resuming what is there."""
+
+
+class LibraryBackend:
+    """The real backend: culturealign's model registry, pair builder and DPO + LoRA recipe."""
+
+    def load(self, model: ModelSpec, adapter: Path | None) -> LanguageModel:
+        from culturealign.models import load_model
+
+        options: dict[str, Any] = {"threads": model.threads}
+        if model.dtype:
+            options["dtype"] = model.dtype
+        if model.revision:
+            options["revision"] = model.revision
+        return load_model(model.id, adapter=adapter, **options)
+
+    def pairs_version(self) -> str:
+        import culturealign.evaluation.tasks  # noqa: F401  (fills TASK_VERSIONS)
+        from culturealign.evaluation.task import TASK_VERSIONS
+
+        # Pairs reuse the evaluation prompt, so a prompt change (a task version bump) is a
+        # pair change too.
+        return f"from_labels-1/prompt-{TASK_VERSIONS['jcm']}"
+
+    def build_pairs(
+        self, data: JudgementSet, pairs: PairsSpec, model: LanguageModel, out: Path
+    ) -> int:
+        from culturealign.alignment.prefs import pairs_from_judgements, write_pairs
+
+        chat = model.render_chat if model.is_chat else None
+        built = pairs_from_judgements(
+            data, pairs.prompt_language, chat=chat, chat_name=model.info.name if chat else None
+        )
+        return write_pairs(out, built)
+
+    def training_identity(self, model: ModelSpec, config: dict[str, Any]) -> dict[str, Any]:
+        cfg = self._config(model, Path("prefs.jsonl"), config, Path("out"))
+        return {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _NOT_IN_KEY}
+
+    def train(
+        self, model: ModelSpec, prefs: Path, config: dict[str, Any], out: Path, console: Any
+    ) -> None:
+        from culturealign.alignment.recipes.common import CONFIG_FILE
+
+        adapter = out / ADAPTER_DIR
+        # The recipe saved its config on an earlier, killed attempt: continue from its
+        # checkpoints. The stage key already guarantees the config is the same.
+        resume = (adapter / CONFIG_FILE).is_file()
+        _dpo_recipe()(self._config(model, prefs, config, adapter), resume=resume, console=console)
+
+    def _config(self, model: ModelSpec, prefs: Path, config: dict[str, Any], out: Path) -> Any:
+        from culturealign.alignment.config import DPOConfig, resolve_config
+
+        options = {"model": model.id, "prefs": prefs, "out": out, "threads": model.threads}
+        return resolve_config(DPOConfig, options={**config, **options})
+
+
+def _dpo_recipe() -> Callable[..., Any]:
+    try:
+        from culturealign.alignment.recipes.dpo_lora import run
+    except ImportError as exc:
+        raise CultureAlignError(
+            f"the DPO + LoRA recipe cannot be imported ({exc})", "reinstall culturealign"
+        ) from exc
+    return run

@@ -1,0 +1,104 @@
+"""Read a run folder back: the plan's grid, each cell's summary and per-item records."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from culturealign.errors import CultureAlignError
+from culturealign.experiments.runner import PLAN_FILE, STAGES_DIR
+
+ITEM_COLUMNS = ["id", "text", "target", "prediction", "correct"]
+
+
+@dataclass
+class CellResult:
+    model: str
+    row: str
+    column: str
+    reason: str | None = None  # why it has no result
+    summary: dict[str, Any] | None = None
+    items: pd.DataFrame | None = None  # indexed by item id
+
+    @property
+    def ok(self) -> bool:
+        return self.summary is not None
+
+    def metric(self, name: str) -> dict[str, float] | None:
+        return self.summary["metrics"].get(name) if self.summary else None
+
+
+@dataclass
+class RunResults:
+    name: str
+    path: Path
+    description: str
+    models: list[str]
+    rows: list[dict[str, str]]  # label, kind
+    columns: list[str]
+    baseline: str | None
+    notes: list[str]
+    cells: dict[tuple[str, str, str], CellResult] = field(default_factory=dict)
+
+    def cell(self, model: str, row: str, column: str) -> CellResult:
+        return self.cells[model, row, column]
+
+    @property
+    def row_labels(self) -> list[str]:
+        return [r["label"] for r in self.rows]
+
+    @property
+    def aligned_rows(self) -> list[str]:
+        return [r["label"] for r in self.rows if r["kind"] == "aligned"]
+
+
+def load_run(path: Path) -> RunResults:
+    """Load ``path`` (a folder written by ``culturealign run``); unfinished cells get a reason."""
+    plan_file = path / PLAN_FILE
+    if not plan_file.is_file():
+        raise CultureAlignError(
+            f"{path} is not an experiment run (no {PLAN_FILE})",
+            "give the --out folder of `culturealign run`",
+        )
+    plan = json.loads(plan_file.read_text(encoding="utf-8"))
+    run = RunResults(
+        name=plan["name"],
+        path=path,
+        description=plan.get("description", ""),
+        models=plan["models"],
+        rows=plan["rows"],
+        columns=plan["columns"],
+        baseline=plan.get("baseline"),
+        notes=plan.get("notes", []),
+    )
+    for c in plan["cells"]:
+        run.cells[c["model"], c["row"], c["column"]] = _load_cell(path, c)
+    return run
+
+
+def _load_cell(path: Path, cell: dict[str, Any]) -> CellResult:
+    result = CellResult(cell["model"], cell["row"], cell["column"], reason=cell.get("reason"))
+    if cell.get("stage") is None:
+        return result
+    folder = path / STAGES_DIR / "eval" / cell["stage"]
+    summary_file = folder / "summary.json"
+    if not summary_file.is_file():
+        result.reason = "stage not finished: re-run `culturealign run` to complete it"
+        return result
+    result.summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    result.items = _read_items(folder / "items.jsonl")
+    return result
+
+
+def _read_items(path: Path) -> pd.DataFrame:
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    frame = pd.DataFrame.from_records(records)
+    for col in ITEM_COLUMNS:
+        if col not in frame:
+            frame[col] = None
+    frame = frame[ITEM_COLUMNS].drop_duplicates("id", keep="last")
+    return frame.set_index("id").sort_index()

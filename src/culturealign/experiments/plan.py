@@ -1,0 +1,243 @@
+"""From a spec to a DAG of stages (pairs -> train -> evaluate) and the table cells they fill.
+
+Each stage's key hashes everything that can change its output: the data file's sha256, the task
+name, version and options, the model id, the resolved training config, and the keys of the
+stages it depends on. Inputs that cannot be had (a translated set with no translation, a data
+file that is missing) turn their row or column into "not run: <reason>" cells instead of an
+error, so the report shows every row the spec declares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from culturealign.data.records import JudgementSet
+from culturealign.errors import CultureAlignError
+from culturealign.evaluation.task import Task
+from culturealign.experiments.backend import Backend
+from culturealign.experiments.cache import stage_key
+from culturealign.experiments.spec import (
+    DataSpec,
+    EvaluationSpec,
+    ExperimentSpec,
+    ModelSpec,
+    TrainSetSpec,
+)
+
+Kind = Literal["pairs", "train", "eval"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One node of the DAG. ``inputs`` is hashed into ``key``; ``params`` is what running needs."""
+
+    kind: Kind
+    key: str
+    label: str
+    model: ModelSpec
+    inputs: dict[str, Any]
+    deps: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: the evaluation stage that fills it, or why it was not run."""
+
+    model: str
+    row: str
+    column: str
+    stage: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Plan:
+    spec: ExperimentSpec
+    stages: dict[str, Stage]  # in a valid execution order (dependencies first)
+    cells: list[Cell]
+    notes: list[str]
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(label, kind) per row, in spec order: baselines first, then training sets."""
+        return [(b.label, "baseline") for b in self.spec.baselines] + [
+            (t.name, "aligned") for t in self.spec.train_sets
+        ]
+
+
+def build_plan(spec: ExperimentSpec, backend: Backend) -> Plan:
+    """Resolve data and tasks, and lay out every stage and cell of the experiment."""
+    stages: dict[str, Stage] = {}
+    cells: list[Cell] = []
+    notes: list[str] = []
+    shots = sorted({b.shots for b in spec.baselines} | {spec.aligned_shots})
+    tasks = {(ev.name, s): _task_or_reason(ev, s) for ev in spec.evaluations for s in shots}
+    for (column, _), task in tasks.items():
+        if isinstance(task, Task):
+            _add_notes(notes, f"test set {column}", task.dataset.get("notes", []))
+    data = {ts.name: _data_or_reason(ts.data) for ts in spec.train_sets}
+    for name, got in data.items():
+        if isinstance(got, JudgementSet):
+            _add_notes(notes, f"training set {name}", got.notes)
+    for model in spec.models:
+        for base in spec.baselines:
+            cols = {ev.name: tasks[ev.name, base.shots] for ev in spec.evaluations}
+            cells += _eval_cells(spec, model, base.label, None, cols, stages)
+        for ts in spec.train_sets:
+            cols = {ev.name: tasks[ev.name, spec.aligned_shots] for ev in spec.evaluations}
+            got = data[ts.name]
+            if isinstance(got, str):
+                cells += [Cell(model.name, ts.name, c, reason=got) for c in cols]
+                continue
+            train = _train_stages(spec, model, ts, got, backend, stages)
+            cells += _eval_cells(spec, model, ts.name, train, cols, stages)
+    return Plan(spec, stages, cells, notes)
+
+
+def _add_notes(notes: list[str], where: str, new: list[str]) -> None:
+    for note in new:
+        if f"{where}: {note}" not in notes:
+            notes.append(f"{where}: {note}")
+
+
+def _model_identity(model: ModelSpec) -> dict[str, Any]:
+    # Threads change speed, not results; they stay out of the key.
+    return {"id": model.id, "revision": model.revision, "dtype": model.dtype}
+
+
+def _task_or_reason(ev: EvaluationSpec, shots: int) -> Task | str:
+    from culturealign.evaluation import build_task
+
+    try:
+        return build_task(ev.task, {**ev.options, "shots": shots})
+    except CultureAlignError as exc:
+        return _reason(exc)
+
+
+def _data_or_reason(data: DataSpec) -> JudgementSet | str:
+    from culturealign.data.judgements import load_ethics, load_jcm, load_judgement_file
+
+    if data.translated and data.path is None:
+        t = data.translated
+        return (
+            f"needs {data.dataset} {data.split} translated {t.source_language}->"
+            f"{t.target_language}; culturealign has no translation pipeline yet: translate it "
+            "yourself and set data.path to the file (text,label columns)"
+        )
+    try:
+        if data.dataset == "file" or data.path is not None:
+            assert data.path is not None
+            language = data.language or (
+                data.translated.target_language if data.translated else "en"
+            )
+            got = load_judgement_file(
+                data.path, data.text_column, data.label_column, data.label_values, language
+            )
+        elif data.dataset == "jcm":
+            got = load_jcm(data.split)
+        else:
+            got = load_ethics(data.split)
+    except CultureAlignError as exc:
+        return _reason(exc)
+    return got.head(data.limit)
+
+
+def _reason(exc: CultureAlignError) -> str:
+    return exc.message + (f" (fix: {exc.hint})" if exc.hint else "")
+
+
+def _train_stages(
+    spec: ExperimentSpec,
+    model: ModelSpec,
+    ts: TrainSetSpec,
+    data: JudgementSet,
+    backend: Backend,
+    stages: dict[str, Stage],
+) -> Stage:
+    pairs_inputs = {
+        "model": _model_identity(model),  # chat models bake their template into the prompt
+        "data": {"name": data.name, "split": data.split, "sha256": data.sha256, "n": len(data)},
+        "pairs": ts.pairs.model_dump(),
+        "builder": backend.pairs_version(),
+    }
+    pairs = Stage(
+        "pairs",
+        stage_key("pairs", pairs_inputs),
+        f"pairs {ts.name} ({model.name})",
+        model,
+        pairs_inputs,
+        params={"data": data, "pairs": ts.pairs},
+    )
+    config = {"seed": spec.seed, **spec.training_config(ts)}
+    train_inputs = {
+        "model": _model_identity(model),
+        "pairs": pairs.key,
+        "training": _training_identity(backend, model, ts, config),
+    }
+    train = Stage(
+        "train",
+        stage_key("train", train_inputs),
+        f"train {model.name} on {ts.name}",
+        model,
+        train_inputs,
+        deps=(pairs.key,),
+        params={"config": config, "pairs": pairs.key},
+    )
+    stages.setdefault(pairs.key, pairs)
+    stages.setdefault(train.key, train)
+    return train
+
+
+def _training_identity(
+    backend: Backend, model: ModelSpec, ts: TrainSetSpec, config: dict[str, Any]
+) -> dict[str, Any]:
+    try:
+        return backend.training_identity(model, config)
+    except CultureAlignError as exc:
+        raise CultureAlignError(
+            f"training config of {ts.name!r} (spec 'training' + train_sets[].training): "
+            + exc.message,
+            exc.hint,
+        ) from exc
+
+
+def _eval_cells(
+    spec: ExperimentSpec,
+    model: ModelSpec,
+    row: str,
+    train: Stage | None,
+    columns: dict[str, Task | str],
+    stages: dict[str, Stage],
+) -> list[Cell]:
+    cells = []
+    for ev in spec.evaluations:
+        task = columns[ev.name]
+        if isinstance(task, str):
+            cells.append(Cell(model.name, row, ev.name, reason=task))
+            continue
+        inputs = {
+            "model": _model_identity(model),
+            "adapter": train.key if train else None,
+            "task": {"name": task.name, "version": task.version, "args": task.args},
+            "data_sha256": task.dataset.get("sha256"),
+            "max_new_tokens": ev.max_new_tokens,
+        }
+        key = stage_key("eval", inputs)
+        label = f"eval {model.name}{' + ' + row if train else ''} on {ev.name}"
+        stage = Stage(
+            "eval",
+            key,
+            label,
+            model,
+            inputs,
+            deps=(train.key,) if train else (),
+            params={
+                "task": task,
+                "train": train.key if train else None,
+                "max_new_tokens": ev.max_new_tokens,
+            },
+        )
+        stages.setdefault(key, stage)
+        cells.append(Cell(model.name, row, ev.name, stage=key))
+    return cells

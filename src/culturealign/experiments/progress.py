@@ -1,0 +1,70 @@
+"""Rich progress for a run: an overall bar over stages and a bar for the current stage's items."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from culturealign.experiments.plan import Stage
+
+
+class RichReporter:
+    """Shows ``stages k/n`` and the running stage; logs each finished stage as a line."""
+
+    def __init__(self, console: Console, progress: Progress) -> None:
+        self._console, self._progress = console, progress
+        self._overall: TaskID | None = None
+        self._current: TaskID | None = None
+
+    @property
+    def console(self) -> Console:
+        return self._console
+
+    def stage_started(self, stage: Stage, index: int, total: int) -> None:
+        if self._overall is None:
+            self._overall = self._progress.add_task("[bold]all stages", total=total)
+        self._progress.update(self._overall, completed=index)
+        self._clear_current()
+
+    def stage_finished(self, stage: Stage, cached: bool) -> None:
+        self._clear_current()
+        state = "[dim]cached[/]" if cached else "[green]done[/]"
+        self._console.print(f"{state}  {stage.label}")
+        if self._overall is not None:
+            self._progress.advance(self._overall)
+
+    def items(self, total: int, done: int) -> Callable[[int], None]:
+        self._clear_current()
+        task = self._progress.add_task("  items", total=total, completed=done)
+        self._current = task
+        return lambda n: self._progress.advance(task, n)
+
+    def _clear_current(self) -> None:
+        if self._current is not None:
+            self._progress.remove_task(self._current)
+            self._current = None
+
+
+@contextmanager
+def rich_reporter(console: Console) -> Iterator[Any]:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        yield RichReporter(console, progress)

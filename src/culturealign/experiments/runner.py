@@ -1,0 +1,181 @@
+"""Run an experiment: every stage of the plan, cached by content, resumable after a kill.
+
+Layout of a run folder::
+
+    spec.yaml      the spec as given (for the record)
+    plan.json      rows, columns and cells: which evaluation stage fills each, or why not run
+    log.jsonl      one line per stage start/finish with wall times (the report never reads it)
+    stages/pairs/<key>/pairs.jsonl
+    stages/train/<key>/adapter/...      (checkpoints beside it)
+    stages/eval/<key>/{run,summary}.json, items.jsonl, results.md
+
+Stages run in the plan's order (dependencies first; one model loaded at a time). A stage whose
+folder exists is skipped; a ``.partial`` folder left by a kill is resumed.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+
+from culturealign.errors import CultureAlignError
+from culturealign.experiments.backend import ADAPTER_DIR, PAIRS_FILE, Backend
+from culturealign.experiments.cache import StageStore, run_lock
+from culturealign.experiments.plan import Plan, Stage, build_plan
+from culturealign.experiments.spec import ExperimentSpec, ModelSpec
+from culturealign.models.base import GenerationConfig, LanguageModel
+from culturealign.paths import ensure_writable_dir, write_json_atomic, write_text_atomic
+
+PLAN_FILE = "plan.json"
+STAGES_DIR = "stages"
+
+
+class Reporter(Protocol):
+    """Progress display: the rich one in :mod:`.progress`, or :class:`QuietReporter`."""
+
+    def stage_started(self, stage: Stage, index: int, total: int) -> None: ...
+
+    def stage_finished(self, stage: Stage, cached: bool) -> None: ...
+
+    def items(self, total: int, done: int) -> Any: ...  # -> Callable[[int], None]
+
+    @property
+    def console(self) -> Any: ...  # a rich Console for the trainer's own bar, or None
+
+
+class QuietReporter:
+    def stage_started(self, stage: Stage, index: int, total: int) -> None:
+        return None
+
+    def stage_finished(self, stage: Stage, cached: bool) -> None:
+        return None
+
+    def items(self, total: int, done: int) -> Any:
+        return lambda n: None
+
+    @property
+    def console(self) -> Any:
+        from rich.console import Console
+
+        return Console(quiet=True)
+
+
+def run_experiment(
+    spec: ExperimentSpec,
+    out_dir: Path,
+    backend: Backend,
+    reporter: Reporter | None = None,
+    spec_text: str | None = None,
+) -> Plan:
+    """Plan and run every stage of ``spec`` into ``out_dir``; returns the plan."""
+    reporter = reporter or QuietReporter()
+    ensure_writable_dir(out_dir)
+    with run_lock(out_dir):
+        plan = build_plan(spec, backend)
+        if spec_text is not None:
+            write_text_atomic(out_dir / "spec.yaml", spec_text)
+        write_json_atomic(out_dir / PLAN_FILE, plan_record(plan))
+        _Execution(plan, StageStore(out_dir / STAGES_DIR), backend, reporter, out_dir).run()
+    return plan
+
+
+def plan_record(plan: Plan) -> dict[str, Any]:
+    """What the report needs to lay out the table, without any machine-specific paths."""
+    return {
+        "name": plan.spec.name,
+        "description": plan.spec.description,
+        "models": [m.name for m in plan.spec.models],
+        "rows": [{"label": label, "kind": kind} for label, kind in plan.rows()],
+        "columns": [ev.name for ev in plan.spec.evaluations],
+        "baseline": plan.spec.baselines[0].label if plan.spec.baselines else None,
+        "cells": [asdict(c) for c in plan.cells],
+        "notes": plan.notes,
+        "stages": {k: {"kind": s.kind, "label": s.label} for k, s in plan.stages.items()},
+    }
+
+
+class _Execution:
+    def __init__(
+        self, plan: Plan, store: StageStore, backend: Backend, reporter: Reporter, out: Path
+    ) -> None:
+        self.plan, self.store, self.backend, self.reporter = plan, store, backend, reporter
+        self.log_path = out / "log.jsonl"
+        self._loaded: tuple[tuple[str, str | None], LanguageModel] | None = None
+
+    def run(self) -> None:
+        stages = list(self.plan.stages.values())
+        for index, stage in enumerate(stages):
+            self.reporter.stage_started(stage, index, len(stages))
+            start = time.perf_counter()
+            work = {"pairs": self._pairs, "train": self._train, "eval": self._eval}[stage.kind]
+            result = self.store.run(
+                stage.kind, stage.key, stage.inputs, lambda d, s=stage, w=work: w(s, d)
+            )
+            self._log(stage, result.cached, time.perf_counter() - start)
+            self.reporter.stage_finished(stage, result.cached)
+        self._release()
+
+    def _pairs(self, stage: Stage, work_dir: Path) -> None:
+        model = self._model(stage.model, None)
+        params = stage.params
+        self.backend.build_pairs(params["data"], params["pairs"], model, work_dir / PAIRS_FILE)
+
+    def _train(self, stage: Stage, work_dir: Path) -> None:
+        # Training loads its own copy of the model: free ours first (a 7B model twice won't fit).
+        self._release()
+        prefs = self.store.final("pairs", stage.params["pairs"]) / PAIRS_FILE
+        self.backend.train(
+            stage.model, prefs, stage.params["config"], work_dir, self.reporter.console
+        )
+        if not (work_dir / ADAPTER_DIR / "adapter_config.json").is_file():
+            raise CultureAlignError(
+                f"training {stage.label} finished without an adapter in {work_dir / ADAPTER_DIR}",
+                "check the training log in that folder",
+            )
+
+    def _eval(self, stage: Stage, work_dir: Path) -> None:
+        from culturealign.evaluation.runner import run_task
+
+        train = stage.params["train"]
+        adapter = self.store.final("train", train) / ADAPTER_DIR if train else None
+        model = self._model(stage.model, adapter)
+        generation = GenerationConfig(max_new_tokens=stage.params["max_new_tokens"])
+        run_task(stage.params["task"], model, work_dir, generation, self.reporter.items)
+
+    def _model(self, spec: ModelSpec, adapter: Path | None) -> LanguageModel:
+        # One model in memory at a time; stages are ordered so consecutive ones share it.
+        want = (spec.id, str(adapter) if adapter else None)
+        if self._loaded is None or self._loaded[0] != want:
+            self._release()
+            self._loaded = (want, self.backend.load(spec, adapter))
+        return self._loaded[1]
+
+    def _release(self) -> None:
+        self._loaded = None
+        gc.collect()
+
+    def _log(self, stage: Stage, cached: bool, seconds: float) -> None:
+        record = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "stage": stage.key,
+            "kind": stage.kind,
+            "label": stage.label,
+            "cached": cached,
+            "seconds": round(seconds, 2),
+        }
+        with self.log_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+
+def clean_partials(out_dir: Path) -> int:
+    """Delete unfinished stage folders (to start them over rather than resume); returns count."""
+    root = out_dir / STAGES_DIR
+    partials = list(root.glob("*/*.partial")) if root.is_dir() else []
+    for path in partials:
+        shutil.rmtree(path)
+    return len(partials)

@@ -1,0 +1,242 @@
+"""The experiment spec: models x training sets x evaluation tasks, as a validated YAML file.
+
+A spec is data, not a language: it names things and their settings, and every field is
+checked by pydantic with ``extra="forbid"``, so a typo is an error that names the file and the
+field, never a silently ignored key. Duplicate YAML keys are rejected too (PyYAML would keep
+the last one without a word).
+
+The grid it describes is the study's Table 3 (Jinnai, 2024): one row per baseline ("no
+fine-tuning (3-shot)") and per training set (JCM, JCM-EN, ETHICS-JA, ETHICS), one column per
+evaluation (JCM, ETHICS test accuracy), one table per model.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from culturealign.errors import CultureAlignError
+
+Language = Literal["ja", "en"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Strict):
+    """One model to evaluate and align."""
+
+    id: str = Field(description="Embedded model name, local transformers folder or hub id.")
+    label: str | None = Field(None, description="Name shown in reports (default: the id).")
+    threads: int | None = Field(None, ge=1, description="CPU threads (default: free cores).")
+    dtype: str | None = Field(None, description="torch dtype, e.g. bfloat16 (default: auto).")
+    revision: str | None = Field(None, description="Hub revision (branch, tag or commit).")
+
+    @property
+    def name(self) -> str:
+        return self.label or self.id
+
+
+class TranslationSpec(_Strict):
+    """Declares that a training set is a machine translation of another dataset."""
+
+    source_language: Language
+    target_language: Language
+
+
+class DataSpec(_Strict):
+    """Where the labelled judgements of a training set come from."""
+
+    dataset: Literal["jcm", "ethics", "file"] = Field(
+        description="jcm, ethics, or a generic CSV/JSONL judgement 'file'."
+    )
+    split: str = Field("train", description="Dataset split (jcm/ethics).")
+    limit: int | None = Field(None, ge=1, description="Use only the first N items.")
+    path: Path | None = Field(
+        None,
+        description="Local file: the data for 'file', or a translated copy for a translated set "
+        "(relative paths are relative to the spec file).",
+    )
+    translated: TranslationSpec | None = Field(
+        None,
+        description="This set is `dataset` machine-translated; needs `path` until "
+        "culturealign has a translation pipeline.",
+    )
+    text_column: str = "text"
+    label_column: str = "label"
+    label_values: dict[str, int] | None = None
+    language: Language | None = Field(None, description="Language of a 'file' dataset.")
+
+    @model_validator(mode="after")
+    def _file_needs_path(self) -> DataSpec:
+        if self.dataset == "file" and self.path is None:
+            raise ValueError("dataset 'file' needs a path")
+        return self
+
+
+class PairsSpec(_Strict):
+    """How preference pairs are built from the labelled judgements."""
+
+    method: Literal["from_labels"] = Field(
+        "from_labels", description="chosen = the correct judgement, rejected = the wrong one."
+    )
+    prompt_language: Language = Field(
+        "ja", description="Prompt language; the study asks in Japanese for every dataset."
+    )
+
+
+class TrainSetSpec(_Strict):
+    """One aligned row of the table: a dataset, its pairs, and a training config."""
+
+    name: str = Field(description="Row label, e.g. JCM-EN.")
+    data: DataSpec
+    pairs: PairsSpec = PairsSpec()
+    training: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides of the experiment-wide training config for this set.",
+    )
+
+
+class BaselineSpec(_Strict):
+    """A row without fine-tuning, evaluated with ``shots`` few-shot examples."""
+
+    label: str
+    shots: int = Field(ge=0)
+
+
+class EvaluationSpec(_Strict):
+    """One column of the table: a registered task and its options."""
+
+    name: str = Field(description="Column label, e.g. JCM.")
+    task: str = Field(description="Registered task name (see `culturealign tasks`).")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Task options except shots (set per row)."
+    )
+    max_new_tokens: int = Field(8, ge=1, description="Generation length (generate mode only).")
+
+
+class ExperimentSpec(_Strict):
+    """Models x (baselines + training sets) x evaluations."""
+
+    name: str
+    description: str = ""
+    seed: int = Field(0, description="Seed for training (pairs order, LoRA init, dropout).")
+    models: Annotated[list[ModelSpec], Field(min_length=1)]
+    baselines: list[BaselineSpec] = Field(
+        default_factory=lambda: [BaselineSpec(label="no fine-tuning (3-shot)", shots=3)]
+    )
+    aligned_shots: int = Field(
+        0, ge=0, description="Few-shot examples when evaluating aligned models (study: 0)."
+    )
+    training: dict[str, Any] = Field(
+        default_factory=dict, description="Training config shared by every training set."
+    )
+    train_sets: list[TrainSetSpec] = Field(default_factory=list)
+    evaluations: Annotated[list[EvaluationSpec], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ExperimentSpec:
+        rows = [b.label for b in self.baselines] + [t.name for t in self.train_sets]
+        for what, names in (
+            ("row (baseline label / train set name)", rows),
+            ("evaluation name", [e.name for e in self.evaluations]),
+            ("model label", [m.name for m in self.models]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {what}: {', '.join(dupes)}")
+        return self
+
+    def training_config(self, train_set: TrainSetSpec) -> dict[str, Any]:
+        """The experiment-wide training config with the set's overrides applied."""
+        return {**self.training, **train_set.training}
+
+
+def load_spec(path: Path) -> ExperimentSpec:
+    """Read and validate a spec file; every problem is a CultureAlignError naming file and field."""
+    if not path.is_file():
+        raise CultureAlignError(
+            f"experiment spec not found: {path}", "give a YAML file, e.g. experiments/demo.yaml"
+        )
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        raise CultureAlignError(f"{path}: not valid YAML ({exc})", "fix the YAML syntax") from exc
+    if not isinstance(raw, dict):
+        raise CultureAlignError(f"{path}: expected a mapping at the top level", "see docs")
+    try:
+        spec = ExperimentSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise CultureAlignError(_describe(path, exc), "see docs/experiments.md") from exc
+    spec = _resolve_paths(spec, path.parent)
+    _check_tasks(path, spec)
+    return spec
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{path}: {where}: {msg}")
+    return "invalid experiment spec\n" + "\n".join(lines)
+
+
+def _resolve_paths(spec: ExperimentSpec, base: Path) -> ExperimentSpec:
+    # Relative data paths mean "next to the spec", so a spec and its files move together.
+    sets = []
+    for ts in spec.train_sets:
+        if ts.data.path is not None and not ts.data.path.is_absolute():
+            data = ts.data.model_copy(update={"path": (base / ts.data.path).resolve()})
+            ts = ts.model_copy(update={"data": data})
+        sets.append(ts)
+    return spec.model_copy(update={"train_sets": sets})
+
+
+def _check_tasks(path: Path, spec: ExperimentSpec) -> None:
+    # Check task names and option names now, so a typo fails before hours of training.
+    from culturealign.evaluation import registered_tasks
+
+    tasks = registered_tasks()
+    for n, ev in enumerate(spec.evaluations):
+        where = f"{path}: evaluations.{n}"
+        if ev.task not in tasks:
+            raise CultureAlignError(
+                f"{where}.task: unknown task {ev.task!r}", f"choose one of: {', '.join(tasks)}"
+            )
+        params = inspect.signature(tasks[ev.task]).parameters
+        if "shots" in ev.options:
+            raise CultureAlignError(
+                f"{where}.options.shots: shots are set per row",
+                "use baselines[].shots and aligned_shots",
+            )
+        unknown = [k for k in ev.options if k not in params]
+        if unknown:
+            raise CultureAlignError(
+                f"{where}.options: task {ev.task!r} does not take {', '.join(unknown)}",
+                f"it takes: {', '.join(p for p in params if p != 'shots')}",
+            )
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a mapping with the same key twice."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)

@@ -1,0 +1,288 @@
+"""The report's tables, as plain values (text + an optional best/second mark per cell).
+
+Rendering to Markdown or HTML lives in :mod:`.render`; this module decides what the numbers
+are: the study table, changes against no fine-tuning, paired significance, label bias and
+N/A rates, and the items whose prediction flipped after alignment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from culturealign.experiments.collect import CellResult, RunResults
+from culturealign.experiments.stats import accuracy_difference, holm, mcnemar_exact, rank_marks
+
+FLIP_LIST_LIMIT = 10  # flipped items listed per row and test set (all of them go to flips.csv)
+
+
+@dataclass(frozen=True)
+class Fmt:
+    text: str
+    mark: str | None = None  # "best" | "second"
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list[Fmt]]
+    intro: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def pct(metric: dict[str, float] | None) -> str:
+    if metric is None:
+        return "—"
+    return (
+        f"{100 * metric['value']:.1f} [{100 * metric['ci_low']:.1f}, {100 * metric['ci_high']:.1f}]"
+    )
+
+
+def study_table(run: RunResults, model: str, metric: str = "accuracy") -> Table:
+    """Rows x test sets, value [95% CI] in percent; best in each column bold, second underlined."""
+    reasons: list[str] = []
+    columns: list[list[Fmt]] = []
+    for col in run.columns:
+        cells = [run.cell(model, row, col) for row in run.row_labels]
+        values = [c.metric(metric)["value"] if c.metric(metric) else None for c in cells]
+        marks = rank_marks(values)
+        columns.append(
+            [_cell_fmt(c, metric, m, reasons) for c, m in zip(cells, marks, strict=True)]
+        )
+    body = [[Fmt(row), *(column[i] for column in columns)] for i, row in enumerate(run.row_labels)]
+    return Table(
+        f"{model}: {metric} (%) with 95% CI",
+        ["training set", *run.columns],
+        body,
+        notes=[f"[{n + 1}] {r}" for n, r in enumerate(reasons)],
+    )
+
+
+def _cell_fmt(cell: CellResult, metric: str, mark: str | None, reasons: list[str]) -> Fmt:
+    if cell.ok:
+        return Fmt(pct(cell.metric(metric)), mark)
+    reason = f"{cell.row}: not run: {cell.reason}"
+    if reason not in reasons:
+        reasons.append(reason)
+    return Fmt(f"not run [{reasons.index(reason) + 1}]")
+
+
+def _correct(a: CellResult, b: CellResult) -> tuple[np.ndarray, np.ndarray]:
+    """Per-item correctness of two cells on their common items (same test set, same order)."""
+    assert a.items is not None and b.items is not None
+    common = a.items.index.intersection(b.items.index)
+    return (
+        a.items.loc[common, "correct"].to_numpy(bool),
+        b.items.loc[common, "correct"].to_numpy(bool),
+    )
+
+
+def change_table(run: RunResults, model: str) -> Table | None:
+    """Each aligned row's accuracy minus the baseline's, paired bootstrap CI and McNemar p."""
+    if run.baseline is None or not run.aligned_rows:
+        return None
+    body = []
+    for row in run.aligned_rows:
+        line = [Fmt(row)]
+        for col in run.columns:
+            base, cell = run.cell(model, run.baseline, col), run.cell(model, row, col)
+            if not (base.ok and cell.ok):
+                line.append(Fmt("—"))
+                continue
+            a, b = _correct(base, cell)
+            diff, test = accuracy_difference(a, b), mcnemar_exact(a, b)
+            line.append(
+                Fmt(
+                    f"{100 * diff.value:+.1f} [{100 * diff.low:+.1f}, {100 * diff.high:+.1f}], "
+                    f"p={test.pvalue:.3g}"
+                )
+            )
+        body.append(line)
+    return Table(
+        f"{model}: accuracy change vs {run.baseline} (points)",
+        ["training set", *run.columns],
+        body,
+        intro="Paired bootstrap 95% CI of the difference; p from the exact McNemar test.",
+    )
+
+
+def significance_table(run: RunResults, model: str) -> Table:
+    """Every pair of rows on each test set: discordant counts, exact McNemar p, Holm-adjusted."""
+    body = []
+    for col in run.columns:
+        done = [r for r in run.row_labels if run.cell(model, r, col).ok]
+        tests = []
+        for ra, rb in combinations(done, 2):
+            a, b = _correct(run.cell(model, ra, col), run.cell(model, rb, col))
+            tests.append((ra, rb, a.mean(), b.mean(), mcnemar_exact(a, b)))
+        adjusted = holm([t[4].pvalue for t in tests])
+        for (ra, rb, acc_a, acc_b, t), p_holm in zip(tests, adjusted, strict=True):
+            body.append(
+                [
+                    Fmt(col),
+                    Fmt(ra),
+                    Fmt(rb),
+                    Fmt(f"{100 * acc_a:.1f}"),
+                    Fmt(f"{100 * acc_b:.1f}"),
+                    Fmt(str(t.only_a)),
+                    Fmt(str(t.only_b)),
+                    Fmt(f"{t.pvalue:.3g}"),
+                    Fmt(f"{p_holm:.3g}", "best" if p_holm < 0.05 else None),
+                ]
+            )
+    return Table(
+        f"{model}: paired significance between rows (exact McNemar)",
+        [
+            "test set",
+            "row A",
+            "row B",
+            "acc A",
+            "acc B",
+            "only A right",
+            "only B right",
+            "p",
+            "p (Holm)",
+        ],
+        body,
+        intro="Holm adjustment within each test set; bold = significant at 0.05 after it.",
+    )
+
+
+def bias_table(run: RunResults, model: str) -> Table:
+    """How often each row answers 'wrong' vs the gold share, N/A rate and macro-F1 (percent)."""
+    body = []
+    for row in run.row_labels:
+        for col in run.columns:
+            cell = run.cell(model, row, col)
+            if not cell.ok:
+                continue
+            assert cell.items is not None
+            gold_wrong = float((cell.items["target"] == 1).mean())
+            pred_wrong = cell.metric("wrong_share")
+            bias = 100 * (pred_wrong["value"] - gold_wrong) if pred_wrong else float("nan")
+            body.append(
+                [
+                    Fmt(row),
+                    Fmt(col),
+                    Fmt(pct(pred_wrong)),
+                    Fmt(f"{100 * gold_wrong:.1f}"),
+                    Fmt(f"{bias:+.1f}"),
+                    Fmt(pct(cell.metric("na_rate"))),
+                    Fmt(pct(cell.metric("macro_f1"))),
+                ]
+            )
+    return Table(
+        f"{model}: label bias and N/A rate (%)",
+        ["training set", "test set", "answers 'wrong'", "gold 'wrong'", "bias", "N/A", "macro-F1"],
+        body,
+        intro="bias = share answered 'wrong' minus the gold share; N/A = unparseable answers.",
+    )
+
+
+def flips(run: RunResults, model: str) -> pd.DataFrame:
+    """Items whose prediction changed between the baseline and an aligned row."""
+    frames = []
+    for row in run.aligned_rows if run.baseline else []:
+        for col in run.columns:
+            base, cell = run.cell(model, run.baseline, col), run.cell(model, row, col)
+            if not (base.ok and cell.ok):
+                continue
+            assert base.items is not None and cell.items is not None
+            after = cell.items[["prediction", "correct"]]
+            joined = base.items.join(after, rsuffix="_after", how="inner")
+            # N/A (None) on both sides is no flip; fill it so that NaN != NaN does not count.
+            before_pred = (
+                joined["prediction"].astype(object).where(joined["prediction"].notna(), -1)
+            )
+            after_pred = (
+                joined["prediction_after"]
+                .astype(object)
+                .where(joined["prediction_after"].notna(), -1)
+            )
+            changed = joined[before_pred != after_pred]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "model": model,
+                        "training set": row,
+                        "test set": col,
+                        "id": changed.index,
+                        "text": changed["text"].to_numpy(),
+                        "gold": changed["target"].to_numpy(),
+                        "before": changed["prediction"].to_numpy(),
+                        "after": changed["prediction_after"].to_numpy(),
+                        "effect": np.where(changed["correct_after"], "fixed", "broken"),
+                    }
+                )
+            )
+    if not frames:
+        return pd.DataFrame(
+            columns=[
+                "model",
+                "training set",
+                "test set",
+                "id",
+                "text",
+                "gold",
+                "before",
+                "after",
+                "effect",
+            ]
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def flip_tables(run: RunResults, model: str, flipped: pd.DataFrame) -> list[Table]:
+    """Counts per row and test set, then the first few flipped items of each."""
+    if flipped.empty:
+        return []
+    counts = flipped.groupby(["training set", "test set"], sort=False)["effect"].value_counts()
+    summary = []
+    for (row, col), group in flipped.groupby(["training set", "test set"], sort=False):
+        fixed, broken = counts.get((row, col, "fixed"), 0), counts.get((row, col, "broken"), 0)
+        summary.append(
+            [Fmt(row), Fmt(col), Fmt(str(len(group))), Fmt(str(fixed)), Fmt(str(broken))]
+        )
+    listing = [
+        [
+            Fmt(str(r["training set"])),
+            Fmt(str(r["test set"])),
+            Fmt(str(r["id"])),
+            Fmt(_short(str(r["text"]))),
+            Fmt(_label(r["gold"])),
+            Fmt(_label(r["before"])),
+            Fmt(_label(r["after"])),
+            Fmt(str(r["effect"])),
+        ]
+        for _, r in flipped.groupby(["training set", "test set"], sort=False)
+        .head(FLIP_LIST_LIMIT)
+        .iterrows()
+    ]
+    return [
+        Table(
+            f"{model}: predictions flipped by alignment (vs {run.baseline})",
+            ["training set", "test set", "flipped", "fixed", "broken"],
+            summary,
+            intro="fixed = wrong before, right after; broken = the reverse. All are in flips.csv.",
+        ),
+        Table(
+            f"{model}: flipped items (first {FLIP_LIST_LIMIT} per row and test set)",
+            ["training set", "test set", "id", "text", "gold", "before", "after", "effect"],
+            listing,
+        ),
+    ]
+
+
+def _label(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "N/A"
+    return {1: "wrong", 0: "not wrong"}.get(int(value), str(value))  # type: ignore[call-overload]
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
