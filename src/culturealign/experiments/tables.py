@@ -192,8 +192,8 @@ def flips(run: RunResults, model: str) -> pd.DataFrame:
             if not (base.ok and cell.ok):
                 continue
             assert base.items is not None and cell.items is not None
-            after = cell.items[["prediction", "correct"]]
-            joined = base.items.join(after, rsuffix="_after", how="inner")
+            after = cell.items[["prediction", "correct"]].add_suffix("_after")
+            joined = base.items.join(after, how="inner")
             # N/A (None) on both sides is no flip; fill it so that NaN != NaN does not count.
             before_pred = (
                 joined["prediction"].astype(object).where(joined["prediction"].notna(), -1)

@@ -1,0 +1,73 @@
+"""run / report / demo commands through a local typer app (the lead wires them into cli.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from culturealign.cli_experiments import _require_some_result, demo_cmd, report_cmd, run_cmd
+from culturealign.errors import CultureAlignError
+from culturealign.experiments.plan import Cell, Plan
+from culturealign.experiments.runner import run_experiment
+from culturealign.experiments.spec import load_spec
+from tests.experiments import fakes
+from tests.experiments.conftest import write_spec
+
+app = typer.Typer()
+app.command("run")(run_cmd)
+app.command("report")(report_cmd)
+app.command("demo")(demo_cmd)
+runner = CliRunner()
+
+
+def test_help_of_each_command():
+    for command in ("run", "report", "demo"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0, result.output
+    assert "--out" in runner.invoke(app, ["run", "--help"]).output
+
+
+def test_run_with_an_invalid_spec_names_the_field(grid, tmp_path):
+    grid["evaluations"][0]["optons"] = {}
+    spec = write_spec(tmp_path / "bad.yaml", grid)
+    result = runner.invoke(app, ["run", str(spec), "--out", str(tmp_path / "o")])
+    assert isinstance(result.exception, CultureAlignError)
+    assert "evaluations.0.optons: unknown field" in result.exception.message
+    assert not (tmp_path / "o").exists()
+
+
+def test_report_command_on_one_and_two_runs(grid, tmp_path):
+    spec = load_spec(write_spec(tmp_path / "spec.yaml", grid))
+    run_experiment(spec, tmp_path / "a", fakes.FakeBackend())
+    run_experiment(spec, tmp_path / "b", fakes.FakeBackend())
+    one = runner.invoke(app, ["report", str(tmp_path / "a")])
+    assert one.exit_code == 0, one.output
+    assert f"report: {tmp_path / 'a' / 'report.md'}" in one.output.replace("\n", "")
+    two = runner.invoke(app, ["report", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                              str(tmp_path / "cmp")])  # fmt: skip
+    assert two.exit_code == 0, two.output
+    assert (tmp_path / "cmp" / "report.html").is_file()
+
+
+def test_nothing_runnable_is_an_error_that_says_how_to_get_data(grid):
+    plan = Plan(
+        spec=None,  # type: ignore[arg-type]
+        stages={},
+        cells=[Cell("m", "r", "JCM", reason="dataset file jcm/data_test.csv is missing")],
+        notes=[],
+    )
+    with pytest.raises(CultureAlignError, match="jcm/data_test.csv") as info:
+        _require_some_result(plan)
+    assert "CULTUREALIGN_DATA" in (info.value.hint or "")
+
+
+def test_missing_test_data_becomes_not_run_cells(grid, tmp_path):
+    Path(grid["evaluations"][0]["options"]["path"]).unlink()
+    spec = load_spec(write_spec(tmp_path / "spec.yaml", grid))
+    plan = run_experiment(spec, tmp_path / "o", fakes.FakeBackend())
+    column_a = [c for c in plan.cells if c.column == "A" and c.row != "MISSING-EN"]
+    assert all(c.stage is None and "not found" in (c.reason or "") for c in column_a)
+    assert all(c.stage for c in plan.cells if c.column == "B" and c.row != "MISSING-EN")
