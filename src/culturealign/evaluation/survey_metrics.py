@@ -209,7 +209,8 @@ def culturebank_similarity(
         safe = np.where(t > 0, t, 1.0)
         return float(np.sum(np.where(t > 0, t * (np.log(safe) - log_m), 0.0))) / len(t)
 
-    return 1.0 - math.sqrt(0.5 * (kl(p) + kl(q)))
+    div = 0.5 * (kl(p) + kl(q))
+    return math.nan if math.isnan(div) else 1.0 - math.sqrt(max(div, 0.0))  # eps: ~-1e-17
 
 
 class CountrySimilarity(NamedTuple):
@@ -265,3 +266,70 @@ def best_threshold_f1(
         if f1 > best.f1:
             best = ThresholdF1(f1, t)
     return best
+
+
+# -- Vectorised forms for bootstrap resampling (statistic(*arrays, axis=-1)) ------------------
+def pearson_r(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Pearson r along ``axis`` (NaN where a side is constant)."""
+    xm = x - x.mean(axis=axis, keepdims=True)
+    ym = y - y.mean(axis=axis, keepdims=True)
+    den = np.sqrt((xm * xm).sum(axis=axis) * (ym * ym).sum(axis=axis))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (xm * ym).sum(axis=axis) / den
+
+
+def macro_f1_binary(gold: np.ndarray, pred: np.ndarray, axis: int = -1) -> np.ndarray:
+    """:func:`macro_f1` for 0/1 arrays along ``axis``, over the classes present in either."""
+    total, present = 0.0, 0
+    for cls in (0, 1):
+        tp = np.sum((pred == cls) & (gold == cls), axis=axis)
+        fp = np.sum((pred == cls) & (gold != cls), axis=axis)
+        fn = np.sum((pred != cls) & (gold == cls), axis=axis)
+        here = (tp + fp + fn) > 0
+        total = total + np.where(here, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+        present = present + here
+    return total / np.maximum(present, 1)
+
+
+def best_threshold_f1_array(
+    gold: np.ndarray, p_entail: np.ndarray, axis: int = -1, thresholds=CALI_THRESHOLDS
+) -> np.ndarray:
+    """:func:`best_threshold_f1` (the F1 only) along ``axis``."""
+    scores = [macro_f1_binary(gold, (p_entail > t).astype(int), axis) for t in thresholds]
+    return np.max(np.stack(scores), axis=0)
+
+
+def culturespa_resampled(
+    answers: np.ndarray, gold: np.ndarray, n_options: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Mean CultureSPA score over countries for each row of question ``weights``.
+
+    ``answers`` and ``gold`` are (questions x countries), NaN where unanswered or without
+    gold; ``weights`` is (draws x questions) resampling counts (all ones: the plain score, equal
+    to the mean of :func:`culturespa_score` over the countries).
+    """
+    valid = ~np.isnan(answers) & ~np.isnan(gold)
+    d2 = np.where(valid, (np.nan_to_num(answers) - np.nan_to_num(gold)) ** 2, 0.0)
+    n2 = np.where(valid, ((1.0 - n_options) ** 2)[:, None], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_country = 1.0 - np.sqrt(weights @ d2) / np.sqrt(weights @ n2)
+        return np.nanmean(per_country, axis=-1)
+
+
+def question_weights(n_questions: int, resamples: int = 2000, seed: int = 0) -> np.ndarray:
+    """Bootstrap resampling counts of the questions, one row per draw (seeded)."""
+    rng = np.random.default_rng(seed)
+    uniform = np.full(n_questions, 1.0 / n_questions)
+    return rng.multinomial(n_questions, uniform, size=resamples).astype(float)
+
+
+def percentile_ci(
+    value: float, draws: np.ndarray, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """``(value, low, high)`` with the percentile interval of the bootstrap ``draws``."""
+    draws = draws[np.isfinite(draws)]
+    if not len(draws):
+        return value, math.nan, math.nan
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return value, float(low), float(high)

@@ -66,9 +66,15 @@ def _est(value: float, low: float | None = None, high: float | None = None) -> d
 
 
 def clean(obj: Any) -> Any:
-    """NaN -> None, so summaries stay strict JSON."""
+    """NaN -> None, so summaries stay strict JSON; an estimate without a value becomes None
+    and one without an interval gets the point value as its bounds (the table needs numbers)."""
     if isinstance(obj, float):
         return None if math.isnan(obj) else obj
+    if isinstance(obj, dict) and set(obj) == {"value", "ci_low", "ci_high"}:
+        if obj["value"] is None or math.isnan(obj["value"]):
+            return None
+        nan = [k for k in ("ci_low", "ci_high") if obj[k] is None or math.isnan(obj[k])]
+        return {**obj, **{k: obj["value"] for k in nan}} if nan else obj
     if isinstance(obj, dict):
         return {k: clean(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

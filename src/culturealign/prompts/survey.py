@@ -84,6 +84,14 @@ _CALI = (
     "{country}. What do you think is the relationship between the premise and the hypothesis?\n"
     "(E) Entail \n(N) Neutral\n(C) Contradict\n\nYour Answer (E/N/C): ("
 )
+
+
+def _indent_after_first_line(text: str) -> str:
+    """The template as written inside ``main()``: two spaces before each non-empty later line."""
+    first, *rest = text.split("\n")
+    return "\n".join([first, *("  " + line if line else line for line in rest)])
+
+
 _CULTURESPA = "CultureSPA utils.py (github.com/shaoyangxu/CultureSPA @c3155353)"
 _CULTUREBANK = "CultureBank evaluation/downstream_tasks (github.com/SALT-NLP/CultureBank)"
 _RAW = dict(chat="never", answer_cue="", choice_space=False)
@@ -104,7 +112,7 @@ TEMPLATES: dict[str, SurveyTemplate] = {
     ),
     "culturebank-cali": SurveyTemplate(user=_CALI, source=_CULTUREBANK, **_RAW),
     "culturebank-cali-indented": SurveyTemplate(
-        user=_CALI.replace("\n", "\n  "), source=_CULTUREBANK + " (main()-indented)", **_RAW
+        user=_indent_after_first_line(_CALI), source=_CULTUREBANK + " (main()-indented)", **_RAW
     ),
 }
 # Prompt families: the template each persona uses.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from culturealign.data.wvs import COUNTRIES, WESTERN, load_culturespa_wvs
 from culturealign.evaluation import survey_report as report
 from culturealign.evaluation.survey_metrics import parse_first_integer
 from culturealign.evaluation.task import Mode, Sample, Task, task
-from culturealign.models.base import GenerationConfig, LanguageModel
+from culturealign.models.base import ChoiceRequest, GenerationConfig, LanguageModel
 from culturealign.prompts.survey import (
     FAMILIES,
     TEMPLATES,
@@ -164,9 +164,30 @@ def survey_samples(
                     continue
                 out.append(_survey_sample(q, persona, country, template, wrap))
     encode = getattr(model, "encode_piece", None)
+    if encode is not None:
+        out = [_fold_space(s, encode) for s in out]
     for choices in {s.request.choices for s in out}:
         scorer.nesting[choices] = label_nesting(choices, encode)
     return out
+
+
+def _fold_space(sample: Sample, encode: Callable[[str], list[int]]) -> Sample:
+    """Move the space of " 1", " 2"... into the prompt when that keeps the same tokens.
+
+    Tokenizers that split digits (gemma) encode " 1" as a space token then "1": every choice
+    would be two tokens and cost a forward of its own. When ``text + " 1"`` and
+    ``text + " " | "1"`` are the same token sequence, scoring "1" after the space is the same
+    probability for one forward.
+    """
+    req = sample.request
+    if not all(c.startswith(" ") for c in req.choices):
+        return sample
+    spaced = encode(req.text + " ")
+    for c in req.choices:
+        if encode(req.text) + encode(c) != spaced + encode(c[1:]):
+            return sample
+    folded = ChoiceRequest(req.prefix, req.text + " ", tuple(c[1:] for c in req.choices))
+    return replace(sample, request=folded)
 
 
 def _survey_sample(
