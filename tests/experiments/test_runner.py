@@ -124,3 +124,23 @@ def test_second_runner_on_same_folder_is_refused(grid, tmp_path):
     out = tmp_path / "run"
     with run_lock(out), pytest.raises(CultureAlignError, match="another"):
         _run(tmp_path, grid, out)
+
+
+def test_bad_training_config_fails_at_planning(grid, tmp_path):
+    from culturealign.errors import CultureAlignError
+    from culturealign.experiments.backend import LibraryBackend
+    from culturealign.experiments.plan import build_plan
+
+    grid["training"] = {"learning_rat": 1e-4}
+    spec = load_spec(write_spec(tmp_path / "spec.yaml", grid))
+    with pytest.raises(CultureAlignError, match="training config of 'NATIVE'.*learning_rat"):
+        build_plan(spec, LibraryBackend())
+
+
+def test_library_training_identity_fills_defaults_and_drops_runtime_fields():
+    from culturealign.experiments.backend import LibraryBackend
+    from culturealign.experiments.spec import ModelSpec
+
+    ident = LibraryBackend().training_identity(ModelSpec(id="m"), {"learning_rate": 3e-4})
+    assert ident["learning_rate"] == 3e-4 and ident["beta"] == 0.1 and ident["lora"]["r"] == 64
+    assert not {"threads", "out", "prefs", "save_every"} & set(ident)

@@ -100,3 +100,11 @@ def test_relative_data_path_is_next_to_the_spec(grid, tmp_path):
     grid["train_sets"][0]["data"]["path"] = "data/train.csv"
     spec = load_spec(write_spec(tmp_path / "rel.yaml", grid))
     assert spec.train_sets[0].data.path == (tmp_path / "data" / "train.csv").resolve()
+
+
+def test_docs_spec_reference_is_current():
+    from culturealign.experiments.spec import reference_markdown
+
+    doc = (REPO / "docs" / "experiments.md").read_text(encoding="utf-8")
+    generated = doc.split("reference_markdown -->\n\n", 1)[1].split("<!-- /spec-reference -->")[0]
+    assert generated == reference_markdown(), "regenerate the table in docs/experiments.md"

@@ -21,7 +21,7 @@ ADAPTER_DIR = "adapter"
 
 # Fields of the training config that change speed or bookkeeping, never the trained weights;
 # they stay out of the cache key so that, e.g., more threads do not force a retrain.
-_NOT_IN_KEY = {"model", "out", "prefs", "threads", "save_every", "keep_checkpoints", "limit"}
+_NOT_IN_KEY = {"model", "out", "prefs", "threads", "save_every", "keep_checkpoints"}
 
 
 class Backend(Protocol):

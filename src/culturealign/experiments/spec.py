@@ -45,8 +45,8 @@ class ModelSpec(_Strict):
 class TranslationSpec(_Strict):
     """Declares that a training set is a machine translation of another dataset."""
 
-    source_language: Language
-    target_language: Language
+    source_language: Language = Field(description="Language of the original dataset.")
+    target_language: Language = Field(description="Language it was translated into.")
 
 
 class DataSpec(_Strict):
@@ -67,9 +67,11 @@ class DataSpec(_Strict):
         description="This set is `dataset` machine-translated; needs `path` until "
         "culturealign has a translation pipeline.",
     )
-    text_column: str = "text"
-    label_column: str = "label"
-    label_values: dict[str, int] | None = None
+    text_column: str = Field("text", description="Text column of a file.")
+    label_column: str = Field("label", description="Label column of a file.")
+    label_values: dict[str, int] | None = Field(
+        None, description="Raw label -> 1 (wrong) / 0 (not wrong), e.g. {unacceptable: 1}."
+    )
     language: Language | None = Field(None, description="Language of a 'file' dataset.")
 
     @model_validator(mode="after")
@@ -94,8 +96,8 @@ class TrainSetSpec(_Strict):
     """One aligned row of the table: a dataset, its pairs, and a training config."""
 
     name: str = Field(description="Row label, e.g. JCM-EN.")
-    data: DataSpec
-    pairs: PairsSpec = PairsSpec()
+    data: DataSpec = Field(description="The labelled judgements (DataSpec).")
+    pairs: PairsSpec = Field(PairsSpec(), description="How pairs are built (PairsSpec).")
     training: dict[str, Any] = Field(
         default_factory=dict,
         description="Overrides of the experiment-wide training config for this set.",
@@ -105,8 +107,8 @@ class TrainSetSpec(_Strict):
 class BaselineSpec(_Strict):
     """A row without fine-tuning, evaluated with ``shots`` few-shot examples."""
 
-    label: str
-    shots: int = Field(ge=0)
+    label: str = Field(description="Row label, e.g. 'no fine-tuning (3-shot)'.")
+    shots: int = Field(ge=0, description="Few-shot examples in the prompt.")
 
 
 class EvaluationSpec(_Strict):
@@ -123,21 +125,30 @@ class EvaluationSpec(_Strict):
 class ExperimentSpec(_Strict):
     """Models x (baselines + training sets) x evaluations."""
 
-    name: str
-    description: str = ""
+    name: str = Field(description="Run name (default run folder: runs/<name>).")
+    description: str = Field("", description="One paragraph shown at the top of the report.")
     seed: int = Field(0, description="Seed for training (pairs order, LoRA init, dropout).")
-    models: Annotated[list[ModelSpec], Field(min_length=1)]
+    models: Annotated[
+        list[ModelSpec], Field(min_length=1, description="One table per model (ModelSpec).")
+    ]
     baselines: list[BaselineSpec] = Field(
-        default_factory=lambda: [BaselineSpec(label="no fine-tuning (3-shot)", shots=3)]
+        default_factory=lambda: [BaselineSpec(label="no fine-tuning (3-shot)", shots=3)],
+        description="Rows without fine-tuning; the first is the reference for changes and flips.",
     )
     aligned_shots: int = Field(
         0, ge=0, description="Few-shot examples when evaluating aligned models (study: 0)."
     )
     training: dict[str, Any] = Field(
-        default_factory=dict, description="Training config shared by every training set."
+        default_factory=dict,
+        description="DPO config shared by every training set (DPOConfig fields, "
+        "docs/alignment.md); unset fields keep the study's defaults.",
     )
-    train_sets: list[TrainSetSpec] = Field(default_factory=list)
-    evaluations: Annotated[list[EvaluationSpec], Field(min_length=1)]
+    train_sets: list[TrainSetSpec] = Field(
+        default_factory=list, description="Aligned rows (TrainSetSpec)."
+    )
+    evaluations: Annotated[
+        list[EvaluationSpec], Field(min_length=1, description="Columns (EvaluationSpec).")
+    ]
 
     @model_validator(mode="after")
     def _unique_names(self) -> ExperimentSpec:
@@ -240,3 +251,34 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def reference_markdown() -> str:
+    """The spec's fields as Markdown tables, from the one ``Field(description=...)`` each."""
+    sections = []
+    for model in (
+        ExperimentSpec,
+        ModelSpec,
+        BaselineSpec,
+        TrainSetSpec,
+        DataSpec,
+        TranslationSpec,
+        PairsSpec,
+        EvaluationSpec,
+    ):
+        lines = [f"**{model.__name__}**: {model.__doc__}", "", "| field | default | meaning |"]
+        lines.append("|---|---|---|")
+        for name, info in model.model_fields.items():
+            default = "required" if info.is_required() else _default_text(info)
+            lines.append(f"| `{name}` | {default} | {info.description or ''} |")
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections) + "\n"
+
+
+def _default_text(info: Any) -> str:
+    value = info.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return "(see below)"
+    if isinstance(value, list) and value and isinstance(value[0], BaseModel):
+        return "; ".join(str(v.model_dump()) for v in value)
+    return f"`{value!r}`"
