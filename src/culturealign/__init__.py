@@ -1,6 +1,7 @@
-"""culturealign: measure and change how language models judge morality and values across cultures.
+"""culturealign: measure and change how language models judge morality and values.
 
-Importing the package is cheap: torch, transformers and the backends load only when a model is built.
+Importing the package is cheap: torch, transformers and the backends load only when a model
+is built.
 """
 
 from culturealign.errors import CultureAlignError

@@ -98,6 +98,17 @@ def _parse_kv(pairs: list[str], what: str) -> dict[str, str]:
     return parsed
 
 
+def _generation(task: Any, max_new_tokens, temperature, top_p, seed) -> Any:
+    """The task's generation defaults (or greedy, 8 tokens) with any CLI overrides applied."""
+    from dataclasses import replace
+
+    from culturealign.models import GenerationConfig
+
+    base = task.generation or GenerationConfig(max_new_tokens=8)
+    given = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed)
+    return replace(base, **{k: v for k, v in given.items() if v is not None})
+
+
 @app.command("eval")
 def eval_cmd(
     model: Annotated[str, typer.Option(help="Embedded name, local folder or hub id.")],
@@ -128,7 +139,14 @@ def eval_cmd(
         str | None, typer.Option(help="Raw label to 1/0, e.g. 'wrong=1,ok=0'.")
     ] = None,
     language: Annotated[str | None, typer.Option(help="Language of a judgement file.")] = None,
-    max_new_tokens: Annotated[int, typer.Option(help="Generation length (generate mode).")] = 8,
+    max_new_tokens: Annotated[
+        int | None, typer.Option(help="Generation length (generate mode; task default or 8).")
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option(help="Sampling temperature; 0 = greedy (task default or 0).")
+    ] = None,
+    top_p: Annotated[float | None, typer.Option(help="Nucleus sampling top-p.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads (default: free cores).")] = None,
     task_arg: Annotated[
         list[str], typer.Option("-T", "--task-arg", help="Extra task argument key=value.")
@@ -168,7 +186,7 @@ def eval_cmd(
         out_dir,
         adapter=adapter,
         threads=threads,
-        max_new_tokens=max_new_tokens,
+        generation=_generation(built, max_new_tokens, temperature, top_p, seed),
         console=console,
     )
     from culturealign.evaluation.runner import markdown_table

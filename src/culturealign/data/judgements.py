@@ -1,4 +1,4 @@
-"""Judgement datasets: JCM, ETHICS commonsense, and any CSV/JSONL file with text and label columns."""
+"""Judgement datasets: JCM, ETHICS commonsense, and any CSV/JSONL file with text and labels."""
 
 from __future__ import annotations
 

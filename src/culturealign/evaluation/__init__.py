@@ -63,7 +63,7 @@ def run_with_progress(
     out_dir: Path,
     adapter: Path | None = None,
     threads: int | None = None,
-    max_new_tokens: int = 8,
+    generation: Any = None,
     console: Any = None,
 ) -> dict[str, Any]:
     """Load the model and run ``task`` with a rich progress bar."""
@@ -77,7 +77,7 @@ def run_with_progress(
     )
 
     from culturealign.evaluation.runner import run_task
-    from culturealign.models import GenerationConfig, load_model
+    from culturealign.models import load_model
 
     with console.status(f"loading {model_name}") if console else _null():
         lm = load_model(model_name, adapter=adapter, threads=threads)
@@ -94,7 +94,7 @@ def run_with_progress(
             tid = bar.add_task(task.name, total=total, completed=done)
             return lambda n: bar.advance(tid, n)
 
-        return run_task(task, lm, out_dir, GenerationConfig(max_new_tokens=max_new_tokens), factory)
+        return run_task(task, lm, out_dir, generation, factory)
 
 
 class _null:

@@ -40,7 +40,7 @@ def run_task(
 ) -> dict[str, Any]:
     """Evaluate ``task`` with ``model`` into ``out_dir``; returns the summary dict."""
     ensure_writable_dir(out_dir)
-    generation = generation or GenerationConfig(max_new_tokens=8)
+    generation = generation or task.generation or GenerationConfig(max_new_tokens=8)
     identity = _identity(task, model, generation)
     _check_resume(out_dir / "run.json", identity)
     samples = task.samples(model)
@@ -64,6 +64,8 @@ def run_task(
     }
     write_json_atomic(out_dir / "summary.json", summary)
     write_text_atomic(out_dir / "results.md", markdown_table([summary]))
+    if task.report is not None:
+        task.report(out_dir)
     return summary
 
 
@@ -111,8 +113,12 @@ def _score_chunk(task, model, chunk: list[Sample], generation, advance) -> Itera
 
 
 def _chunks(samples: list[Sample], size: int) -> Iterator[list[Sample]]:
-    # Length-sorted chunks let the backend batch items of similar length together.
-    ordered = sorted(samples, key=lambda s: len(s.request.text))
+    # Grouped by shared prefix (each prefix's KV cache is built once), then length-sorted so the
+    # backend batches items of similar length together.
+    first_seen: dict[str, int] = {}
+    for s in samples:
+        first_seen.setdefault(s.request.prefix, len(first_seen))
+    ordered = sorted(samples, key=lambda s: (first_seen[s.request.prefix], len(s.request.text)))
     for start in range(0, len(ordered), size):
         yield ordered[start : start + size]
 
@@ -141,11 +147,14 @@ def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=str))
 
 
-def _fmt(metric: dict[str, float] | None, pct: bool = True) -> str:
-    if metric is None:
-        return "—"
-    scale = 100 if pct else 1
-    return f"{metric['value'] * scale:.1f} [{metric['ci_low'] * scale:.1f}, {metric['ci_high'] * scale:.1f}]"
+def _fmt(metric: Any) -> str:
+    """``value [low, high]`` in percent for an estimate; plain numbers as they are."""
+    if isinstance(metric, dict) and "value" in metric:
+        lo, hi = metric.get("ci_low", metric["value"]), metric.get("ci_high", metric["value"])
+        return f"{metric['value'] * 100:.1f} [{lo * 100:.1f}, {hi * 100:.1f}]"
+    if isinstance(metric, int | float):
+        return f"{metric:.4g}"
+    return "—"
 
 
 def markdown_table(summaries: list[dict[str, Any]]) -> str:

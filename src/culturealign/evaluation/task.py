@@ -9,9 +9,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from culturealign.models.base import ChoiceRequest, LanguageModel
+from culturealign.models.base import ChoiceRequest, GenerationConfig, LanguageModel
 
 Mode = Literal["choice", "generate"]
 
@@ -49,6 +50,8 @@ class Task:
     metrics: Callable[[list[dict[str, Any]]], dict[str, Any]]
     dataset: dict[str, Any] = field(default_factory=dict)  # name, split, source, sha256, notes
     table_columns: tuple[str, ...] = ("accuracy",)
+    generation: GenerationConfig | None = None  # the paper's sampling settings, if any
+    report: Callable[[Path], list[Path]] | None = None  # extra files written after the summary
 
 
 TASKS: dict[str, Callable[..., Task]] = {}

@@ -251,6 +251,8 @@ def _survey_task(
         metrics,
         _dataset_info(survey, size),
         columns,
+        generation=CULTURESPA_GENERATION if prompt == "culturespa" else None,
+        report=report.write_report,
     )
 
 
@@ -344,4 +346,7 @@ def cali(
 
     metrics = partial(report.summarise_cali, groups=wanted)
     info = _dataset_info(data, len(data) * len(wanted))
-    return Task("", 0, args, samples, NLIScorer(), metrics, info, report.cali_columns(wanted))
+    columns = report.cali_columns(wanted)
+    return Task(
+        "", 0, args, samples, NLIScorer(), metrics, info, columns, report=report.write_report
+    )
