@@ -34,8 +34,9 @@ class RichReporter:
 
     def stage_started(self, stage: Stage, index: int, total: int) -> None:
         if self._overall is None:
-            self._overall = self._progress.add_task("[bold]all stages", total=total)
-        self._progress.update(self._overall, completed=index)
+            self._overall = self._progress.add_task("", total=total)
+        description = f"[bold]stage {index + 1}/{total}[/] {stage.label}"
+        self._progress.update(self._overall, completed=index, description=description)
         self._clear_current()
 
     def stage_finished(self, stage: Stage, cached: bool) -> None:
