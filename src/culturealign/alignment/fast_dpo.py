@@ -1,0 +1,181 @@
+"""Fast DPO log-probabilities for short completions (moral judgements: 1-2 tokens).
+
+TRL's ``DPOTrainer`` forwards prompt+chosen and prompt+rejected as two full sequences, recomputes
+them under gradient checkpointing, and runs the reference model on both at every step. When the
+completions are a token or two, nearly all of that is the prompt, done four to five times. Here:
+
+* the prompt is forwarded once per pair; its KV cache (kept in the autograd graph) feeds a tiny
+  second forward over the completion tokens of chosen and rejected together;
+* the LM head runs only at completion positions (``logits_to_keep``): with gemma-3's 262k-entry
+  vocabulary the head is the costliest layer per position;
+* reference log-probs never change under LoRA, so they are computed once with the adapter
+  disabled (:func:`reference_logps`) and stored.
+
+Tokenization mirrors TRL's for plain-text prompts (prompt and prompt+completion tokenized, the
+completion starting where they diverge) so both paths see the same tokens.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import torch
+
+from culturealign.alignment.prefs import PreferencePair
+
+
+class TokenizedPair(NamedTuple):
+    prompt: list[int]
+    chosen: list[int]
+    rejected: list[int]
+
+
+@dataclass
+class PairBatch:
+    """``B`` pairs: prompts left-padded, completions right-padded, masks 1 on real tokens."""
+
+    prompt_ids: torch.Tensor  # [B, P]
+    prompt_mask: torch.Tensor
+    completion_ids: torch.Tensor  # [2B, C]: rows 2b = chosen b, 2b+1 = rejected b
+    completion_mask: torch.Tensor
+
+    def to(self, device: torch.device | str) -> PairBatch:
+        return PairBatch(*(t.to(device) for t in vars(self).values()))
+
+    @property
+    def size(self) -> int:
+        return self.prompt_ids.shape[0]
+
+
+def tokenize_pair(tokenizer: Any, pair: PreferencePair, append_eos: bool = True) -> TokenizedPair:
+    """Split tokens as TRL does: the completion starts where prompt and prompt+answer diverge."""
+    eos = tokenizer.eos_token or ""
+
+    def completion(text: str) -> str:
+        return text if not append_eos or text.endswith(eos) else text + eos
+
+    prompt = tokenizer(pair.prompt)["input_ids"]
+    with_chosen = tokenizer(pair.prompt + completion(pair.chosen))["input_ids"]
+    with_rejected = tokenizer(pair.prompt + completion(pair.rejected))["input_ids"]
+    cut = min(_common_prefix(prompt, with_chosen), _common_prefix(prompt, with_rejected))
+    return TokenizedPair(prompt[:cut], with_chosen[cut:], with_rejected[cut:])
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def collate(pairs: Sequence[TokenizedPair], pad_id: int) -> PairBatch:
+    """Left-pad prompts (their last tokens line up) and right-pad the completions."""
+    width = max(len(p.prompt) for p in pairs)
+    comp_width = max(max(len(p.chosen), len(p.rejected)) for p in pairs)
+    b = len(pairs)
+    prompt_ids = torch.full((b, width), pad_id, dtype=torch.long)
+    prompt_mask = torch.zeros((b, width), dtype=torch.long)
+    comp_ids = torch.full((2 * b, comp_width), pad_id, dtype=torch.long)
+    comp_mask = torch.zeros((2 * b, comp_width), dtype=torch.long)
+    for i, p in enumerate(pairs):
+        prompt_ids[i, width - len(p.prompt) :] = torch.tensor(p.prompt)
+        prompt_mask[i, width - len(p.prompt) :] = 1
+        for row, comp in ((2 * i, p.chosen), (2 * i + 1, p.rejected)):
+            comp_ids[row, : len(comp)] = torch.tensor(comp)
+            comp_mask[row, : len(comp)] = 1
+    return PairBatch(prompt_ids, prompt_mask, comp_ids, comp_mask)
+
+
+def pair_logps(model: Any, batch: PairBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed completion log-probs ``(chosen [B], rejected [B])`` from one prompt forward."""
+    from transformers import DynamicCache
+
+    positions = (batch.prompt_mask.cumsum(-1) - 1).clamp(min=0)
+    tail = batch.completion_ids.shape[1] - 1
+    cache = DynamicCache(config=_base(model).config) if tail else None
+    out = model(
+        input_ids=batch.prompt_ids,
+        attention_mask=batch.prompt_mask,
+        position_ids=positions,
+        use_cache=cache is not None,
+        logits_to_keep=1,
+        **({_cache_keyword(model): cache} if cache is not None else {}),
+    )
+    # The last prompt position predicts the first completion token of chosen and rejected alike.
+    first = torch.log_softmax(out.logits[:, -1].float(), dim=-1).repeat_interleave(2, dim=0)
+    token_logps = first.gather(-1, batch.completion_ids[:, :1])
+    if tail:
+        token_logps = torch.cat([token_logps, _tail_logps(model, batch, cache, tail)], dim=1)
+    per_row = (token_logps * batch.completion_mask).sum(-1)
+    return per_row[0::2], per_row[1::2]
+
+
+def _tail_logps(model: Any, batch: PairBatch, cache: Any, tail: int) -> torch.Tensor:
+    """Log-probs of completion tokens 2.. from a forward over tokens 1..C-1 after the prompt."""
+    cache.batch_repeat_interleave(2)  # differentiable: gradients reach the prompt forward
+    prompt_mask = batch.prompt_mask.repeat_interleave(2, dim=0)
+    mask = torch.cat([prompt_mask, batch.completion_mask[:, :-1]], dim=1)
+    start = prompt_mask.sum(-1, keepdim=True)
+    positions = start + torch.arange(tail, device=start.device)
+    logits = model(
+        input_ids=batch.completion_ids[:, :-1],
+        attention_mask=mask,
+        position_ids=positions,
+        use_cache=True,
+        logits_to_keep=tail,
+        **{_cache_keyword(model): cache},
+    ).logits
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return logp.gather(-1, batch.completion_ids[:, 1:, None]).squeeze(-1)
+
+
+@torch.inference_mode()
+def reference_logps(
+    model: Any,
+    tokenized: Sequence[TokenizedPair],
+    pad_id: int,
+    batch_size: int = 16,
+    progress: Any = None,
+    indices: Sequence[int] | None = None,
+) -> torch.Tensor:
+    """``[N, 2]`` (chosen, rejected) log-probs of the model with its LoRA adapter disabled.
+
+    Computed once: the frozen base is the DPO reference, and LoRA never changes it. Batches
+    are sorted by length so padding stays small. Only ``indices`` (default all) are computed;
+    the other rows are NaN, so a pair used without its reference fails loudly.
+    """
+    out = torch.full((len(tokenized), 2), float("nan"), dtype=torch.float64)
+    wanted = range(len(tokenized)) if indices is None else indices
+    order = sorted(wanted, key=lambda i: len(tokenized[i].prompt))
+    device = next(model.parameters()).device
+    with _adapter_disabled(model):
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = collate([tokenized[i] for i in idx], pad_id).to(device)
+            chosen, rejected = pair_logps(model, batch)
+            out[idx, 0] = chosen.double().cpu()
+            out[idx, 1] = rejected.double().cpu()
+            if progress is not None:
+                progress(len(idx))
+    return out
+
+
+def _adapter_disabled(model: Any) -> Any:
+    if hasattr(model, "disable_adapter"):
+        return model.disable_adapter()
+    raise TypeError("reference_logps needs a PEFT model (the reference is the adapter-less base)")
+
+
+def _base(model: Any) -> Any:
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def _cache_keyword(model: Any) -> str:
+    """transformers 5 renamed ``past_key_values`` to ``cache`` on some models; use the one taken."""
+    params = inspect.signature(_base(model).forward).parameters
+    return "cache" if "cache" in params else "past_key_values"

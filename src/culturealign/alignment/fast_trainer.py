@@ -1,0 +1,193 @@
+"""Training loop of the fast DPO path: AdamW + schedule, checkpoints, resume after a kill.
+
+The loop is deliberately plain (no HF ``Trainer``): the fast path's step is a different
+computation (:mod:`culturealign.alignment.fast_dpo`), and a visible loop makes the resume
+contract easy to check. Data order is a seeded permutation per epoch, so a resumed run replays
+exactly the batches an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from culturealign.alignment import trl_adapter
+from culturealign.alignment.curves import CurveLog
+from culturealign.alignment.dpo_loss import dpo_loss
+from culturealign.alignment.fast_dpo import TokenizedPair, collate, pair_logps
+
+CHECKPOINTS = "checkpoints"
+StepHook = Callable[[int, int, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    epochs: float
+    max_steps: int | None
+    learning_rate: float
+    batch_size: int
+    grad_accum: int
+    scheduler: str
+    warmup_ratio: float
+    weight_decay: float
+    max_grad_norm: float
+    beta: float
+    seed: int
+    save_every: int
+    keep_checkpoints: int
+
+    @property
+    def pairs_per_step(self) -> int:
+        return self.batch_size * self.grad_accum
+
+    def total_steps(self, n_pairs: int) -> int:
+        per_epoch = math.ceil(n_pairs / self.pairs_per_step)
+        return self.max_steps or max(1, math.ceil(per_epoch * self.epochs))
+
+
+def step_indices(n_pairs: int, step: int, settings: LoopSettings) -> list[int]:
+    """Pair indices of optimizer step ``step`` (0-based): epoch-wise seeded permutations."""
+    per_epoch = math.ceil(n_pairs / settings.pairs_per_step)
+    epoch, offset = divmod(step, per_epoch)
+    gen = torch.Generator().manual_seed(settings.seed + epoch)
+    order = torch.randperm(n_pairs, generator=gen).tolist()
+    start = offset * settings.pairs_per_step
+    return order[start : start + settings.pairs_per_step]
+
+
+def used_indices(n_pairs: int, settings: LoopSettings) -> list[int]:
+    """Pairs any step of the run touches: a short ``max_steps`` run needs few references."""
+    total = settings.total_steps(n_pairs)
+    per_epoch = math.ceil(n_pairs / settings.pairs_per_step)
+    if total >= per_epoch:
+        return list(range(n_pairs))
+    return sorted({i for step in range(total) for i in step_indices(n_pairs, step, settings)})
+
+
+def train_loop(
+    model: Any,
+    tokenized: Sequence[TokenizedPair],
+    reference: torch.Tensor,
+    out: Path,
+    settings: LoopSettings,
+    pad_id: int,
+    on_step: StepHook | None = None,
+) -> dict[str, Any]:
+    """Train ``model``'s LoRA adapter; resumes from ``out/checkpoints`` when one exists."""
+    from transformers import get_scheduler
+
+    device = next(model.parameters()).device
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        params, lr=settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    total = settings.total_steps(len(tokenized))
+    scheduler = get_scheduler(
+        settings.scheduler,
+        optimizer,
+        num_warmup_steps=round(settings.warmup_ratio * total),
+        num_training_steps=total,
+    )
+    start = resume_checkpoint(model, optimizer, scheduler, out)
+    curves = CurveLog(out, resume_step=start)
+    model.train()
+    began, last = time.perf_counter(), {}
+    for step in range(start, total):
+        idx = step_indices(len(tokenized), step, settings)
+        last = _optimizer_step(
+            model, optimizer, tokenized, reference, idx, settings, pad_id, device
+        )
+        lr = scheduler.get_last_lr()[0]
+        scheduler.step()
+        record = {"step": step + 1, "epoch": (step + 1) / _steps_per_epoch(tokenized, settings)}
+        record |= last | {"lr": lr, "elapsed_s": round(time.perf_counter() - began, 2)}
+        curves.log(record)
+        if on_step:
+            on_step(step + 1, total, record)
+        if (step + 1) % settings.save_every == 0 and step + 1 < total:
+            save_checkpoint(model, optimizer, scheduler, out, step + 1, settings.keep_checkpoints)
+    return {"steps": total, "resumed_from": start, **last}
+
+
+def _steps_per_epoch(tokenized: Sequence[TokenizedPair], settings: LoopSettings) -> int:
+    return math.ceil(len(tokenized) / settings.pairs_per_step)
+
+
+def _optimizer_step(model, optimizer, tokenized, reference, idx, settings, pad_id, device):
+    """Accumulate ``grad_accum`` micro-batches, clip, step; returns the step's mean stats."""
+    sums = {"loss": 0.0, "reward_accuracy": 0.0, "margin": 0.0}
+    chunks = [idx[i : i + settings.batch_size] for i in range(0, len(idx), settings.batch_size)]
+    for chunk in chunks:
+        batch = collate([tokenized[i] for i in chunk], pad_id).to(device)
+        chosen, rejected = pair_logps(model, batch)
+        ref = reference[chunk].to(device)
+        stats = dpo_loss(chosen, rejected, ref[:, 0], ref[:, 1], settings.beta)
+        # Weight by chunk size so a short last chunk counts per pair, as one big batch would.
+        (stats.loss * len(chunk) / len(idx)).backward()
+        share = len(chunk) / len(idx)
+        sums["loss"] += float(stats.loss.detach()) * share
+        sums["reward_accuracy"] += stats.reward_accuracy * share
+        sums["margin"] += stats.margin * share
+    grad_norm = torch.nn.utils.clip_grad_norm_(
+        [p for p in model.parameters() if p.requires_grad], settings.max_grad_norm
+    )
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return {k: round(v, 6) for k, v in sums.items()} | {"grad_norm": round(float(grad_norm), 6)}
+
+
+def save_checkpoint(model, optimizer, scheduler, out: Path, step: int, keep: int) -> Path:
+    """Adapter weights (safetensors) + optimizer/scheduler/RNG state, written then renamed."""
+    from safetensors.torch import save_file
+
+    root = out / CHECKPOINTS
+    final = root / f"step-{step:07d}"
+    tmp = root / f".tmp-step-{step:07d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in trl_adapter.adapter_state(model).items()}
+    save_file(state, tmp / "adapter_model.safetensors")
+    torch.save(
+        {
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": torch.get_rng_state(),
+        },
+        tmp / "trainer_state.pt",
+    )
+    (tmp / "step.json").write_text(json.dumps({"step": step}))
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)  # a kill before this line leaves only a .tmp folder, ignored on resume
+    for old in sorted(root.glob("step-*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    done = sorted((out / CHECKPOINTS).glob("step-*"))
+    return done[-1] if done else None
+
+
+def resume_checkpoint(model, optimizer, scheduler, out: Path) -> int:
+    """Load the newest complete checkpoint in ``out``; returns its step (0 when none)."""
+    ckpt = latest_checkpoint(out)
+    if ckpt is None:
+        return 0
+    from safetensors.torch import load_file
+
+    device = next(model.parameters()).device
+    trl_adapter.load_adapter_state(model, load_file(ckpt / "adapter_model.safetensors"))
+    # weights_only: the file holds tensors and numbers only, so refuse anything else.
+    state = torch.load(ckpt / "trainer_state.pt", map_location=device, weights_only=True)
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"].cpu())
+    return int(json.loads((ckpt / "step.json").read_text())["step"])

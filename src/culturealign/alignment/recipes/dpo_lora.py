@@ -1,0 +1,183 @@
+"""Recipe: DPO with a LoRA adapter (Jinnai, 2024: moral judgements as preference pairs).
+
+Reads top to bottom: config -> preference pairs -> model + LoRA -> (fast path | TRL) -> adapter,
+config, manifest, curves. The fast path handles short completions (moral judgements are a token
+or two); anything longer goes to TRL's ``DPOTrainer``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from culturealign.alignment import trl_adapter
+from culturealign.alignment.config import DPOConfig
+from culturealign.alignment.curves import CURVES_FILE, PLOT_FILE, CurveLog, plot_curves
+from culturealign.alignment.fast_dpo import TokenizedPair, reference_logps, tokenize_pair
+from culturealign.alignment.fast_trainer import (
+    LoopSettings,
+    latest_checkpoint,
+    train_loop,
+    used_indices,
+)
+from culturealign.alignment.prefs import PreferencePair, read_pairs
+from culturealign.alignment.progress import step_bar
+from culturealign.alignment.recipes.common import load_base, prepare_out, write_manifest
+from culturealign.errors import CultureAlignError
+
+REFERENCE_FILE = "reference_logps.safetensors"
+
+
+def run(cfg: DPOConfig, resume: bool = False, console: Console | None = None) -> dict[str, Any]:
+    """Train and save the adapter in ``cfg.out``; returns the manifest's summary."""
+    import torch
+
+    pairs = read_pairs(cfg.prefs, cfg.limit)
+    has_ckpt = latest_checkpoint(cfg.out) is not None or trl_adapter.last_trl_checkpoint(cfg.out)
+    prepare_out(cfg, resume, bool(has_ckpt))
+    started = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    model, tokenizer, device = load_base(cfg)
+    _warn_template_mismatch(pairs, tokenizer, console)
+    tokenized = [tokenize_pair(tokenizer, p, cfg.append_eos) for p in pairs]
+    keep = [i for i, t in enumerate(tokenized) if _fits(t, cfg.max_length)]
+    dropped = len(pairs) - len(keep)
+    if not keep:
+        raise CultureAlignError(f"no pair fits max_length={cfg.max_length}", "raise --max-length")
+    longest = max(max(len(tokenized[i].chosen), len(tokenized[i].rejected)) for i in keep)
+    backend = cfg.backend
+    if backend == "auto":
+        backend = "fast" if longest <= cfg.fast_max_completion else "trl"
+    if backend == "fast":
+        summary = _run_fast(cfg, model, tokenizer, [tokenized[i] for i in keep], console)
+    else:
+        summary = _run_trl(cfg, model, tokenizer, [pairs[i] for i in keep], resume, console)
+    plot_curves(cfg.out / CURVES_FILE, cfg.out / PLOT_FILE)
+    summary |= {
+        "backend": backend,
+        "device": device,
+        "pairs": len(keep),
+        "pairs_dropped_too_long": dropped,
+        "longest_completion_tokens": longest,
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+    write_manifest(cfg, {"summary": summary, "prefs_sha256": _sha256(cfg.prefs)})
+    return summary
+
+
+def _fits(t: TokenizedPair, max_length: int) -> bool:
+    return len(t.prompt) + max(len(t.chosen), len(t.rejected)) <= max_length
+
+
+def _run_fast(cfg: DPOConfig, model, tokenizer, tokenized, console) -> dict[str, Any]:
+    model = trl_adapter.wrap_lora(model, cfg.lora)
+    trl_adapter.disable_dropout(model)
+    settings = LoopSettings(
+        epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate,
+        batch_size=cfg.batch_size,
+        grad_accum=cfg.grad_accum,
+        scheduler=cfg.scheduler,
+        warmup_ratio=cfg.warmup_ratio,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        beta=cfg.beta,
+        seed=cfg.seed,
+        save_every=cfg.save_every,
+        keep_checkpoints=cfg.keep_checkpoints,
+    )
+    used = used_indices(len(tokenized), settings)
+    reference = _cached_reference(cfg, model, tokenizer, tokenized, used, console)
+    with step_bar(console, "DPO (fast path)") as hook:
+        summary = train_loop(
+            model, tokenized, reference, cfg.out, settings, tokenizer.pad_token_id, hook
+        )
+    model.save_pretrained(str(cfg.out))  # adapter_model.safetensors + adapter_config.json
+    return summary
+
+
+def _cached_reference(cfg, model, tokenizer, tokenized, used, console):
+    """Reference log-probs, stored next to the run so a resume does not recompute them."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    key = hashlib.sha256(repr([tuple(map(tuple, t)) for t in tokenized] + used).encode())
+    key = key.hexdigest()
+    path = cfg.out / REFERENCE_FILE
+    if path.is_file():
+        stored = load_file(path)
+        if bytes(stored["key"].tolist()).decode() == key:
+            return stored["logps"]
+    with step_bar(console, "reference log-probs") as hook:
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            hook(done[0], len(used), {})
+
+        logps = reference_logps(
+            model, tokenized, tokenizer.pad_token_id, progress=advance, indices=used
+        )
+    key_tensor = torch.tensor(list(key.encode()), dtype=torch.uint8)
+    save_file({"logps": logps, "key": key_tensor}, path)
+    return logps
+
+
+def _run_trl(cfg: DPOConfig, model, tokenizer, pairs, resume, console) -> dict[str, Any]:
+    curves = CurveLog(cfg.out, resume_step=10**12 if resume else 0)
+    with step_bar(console, "DPO (TRL)") as hook:
+
+        def on_log(step: int, total: int, record: dict[str, Any]) -> None:
+            curves.log(record)
+            hook(step, total, record)
+
+        trainer = trl_adapter.trl_dpo_trainer(
+            model,
+            tokenizer,
+            [p.model_dump() for p in pairs],
+            cfg.out / "checkpoints",
+            lora=cfg.lora,
+            beta=cfg.beta,
+            learning_rate=cfg.learning_rate,
+            batch_size=cfg.batch_size,
+            grad_accum=cfg.grad_accum,
+            epochs=cfg.epochs,
+            max_steps=cfg.max_steps,
+            scheduler=cfg.scheduler,
+            warmup_ratio=cfg.warmup_ratio,
+            weight_decay=cfg.weight_decay,
+            max_grad_norm=cfg.max_grad_norm,
+            max_length=cfg.max_length,
+            seed=cfg.seed,
+            save_every=cfg.save_every,
+            keep_checkpoints=cfg.keep_checkpoints,
+            use_cpu=str(cfg.device or "").startswith("cpu"),
+            callbacks=[trl_adapter.log_callback(on_log)],
+        )
+        last = trl_adapter.last_trl_checkpoint(cfg.out / "checkpoints") if resume else None
+        result = trainer.train(resume_from_checkpoint=last)
+    trainer.model.save_pretrained(str(cfg.out))
+    return {"steps": result.global_step, "loss": result.training_loss}
+
+
+def _warn_template_mismatch(pairs: list[PreferencePair], tokenizer: Any, console) -> None:
+    """The prompt must match evaluation: a chat model is evaluated through its template."""
+    has_template = bool(getattr(tokenizer, "chat_template", None))
+    templated = pairs[0].chat_template is not None
+    if has_template != templated and console is not None:
+        console.print(
+            "[yellow]warning:[/] the preference prompts were rendered "
+            + ("with" if templated else "without")
+            + " a chat template but this model "
+            + ("has none" if templated else "has one")
+            + "; evaluation would see a different prompt (rebuild with prefs --model)"
+        )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

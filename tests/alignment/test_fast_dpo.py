@@ -1,0 +1,101 @@
+"""The fast path against TRL's DPOTrainer and against a plain full forward, same batch."""
+
+import math
+
+import pytest
+import torch
+
+from culturealign.alignment import trl_adapter
+from culturealign.alignment.config import LoraSettings
+from culturealign.alignment.dpo_loss import dpo_loss
+from culturealign.alignment.fast_dpo import (
+    collate,
+    pair_logps,
+    reference_logps,
+    tokenize_pair,
+)
+from tests.alignment.conftest import perturb_lora, tiny_model
+
+pytestmark = pytest.mark.integration  # needs the embedded models' tokenizers
+
+MODELS = ["gemma-3-270m", "smollm2-135m-instruct"]
+BETA = 1.0  # a random tiny model's log-ratios are small; a large beta keeps the loss off log 2
+
+
+def _plain_logps(model, pair) -> tuple[float, float]:
+    """Reference: one full forward per completion over prompt + completion."""
+    out = []
+    for completion in (pair.chosen, pair.rejected):
+        ids = torch.tensor([pair.prompt + completion])
+        logp = torch.log_softmax(model(input_ids=ids).logits.float(), -1)[0]
+        start = len(pair.prompt)
+        out.append(sum(float(logp[start - 1 + j, t]) for j, t in enumerate(completion)))
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_pair_logps_equal_plain_forward(name, jcm_pairs):
+    model, tok = tiny_model(name)
+    model = trl_adapter.wrap_lora(model, LoraSettings(r=4, alpha=8))
+    perturb_lora(model)
+    model.eval()
+    # Vary the completion length so padding, the KV-cache tail and masking all get exercised.
+    tokenized = [tokenize_pair(tok, p, append_eos=i % 2 == 0) for i, p in enumerate(jcm_pairs[:6])]
+    with torch.no_grad():
+        chosen, rejected = pair_logps(model, collate(tokenized, tok.pad_token_id))
+        for i, t in enumerate(tokenized):
+            plain = _plain_logps(model, t)
+            assert chosen[i].item() == pytest.approx(plain[0], rel=1e-4, abs=1e-4)
+            assert rejected[i].item() == pytest.approx(plain[1], rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_fast_path_loss_and_gradients_equal_trl(name, jcm_pairs, tmp_path):
+    pairs = jcm_pairs[:4]
+    model, tok = tiny_model(name)
+    trainer = trl_adapter.trl_dpo_trainer(
+        model,
+        tok,
+        [p.model_dump() for p in pairs],
+        tmp_path,
+        lora=LoraSettings(r=8, alpha=16),
+        beta=BETA,
+        learning_rate=1e-5,
+        batch_size=4,
+        use_cpu=True,
+        bf16=False,
+    )
+    peft = trainer.model
+    perturb_lora(peft, std=2.0)
+    # Same tokens on both sides: our tokenization mirrors TRL's prompt/completion split.
+    tokenized = [tokenize_pair(tok, p) for p in pairs]
+    for row, t in zip(trainer.train_dataset, tokenized, strict=True):
+        assert (row["prompt_ids"], row["chosen_ids"], row["rejected_ids"]) == tuple(t)
+
+    peft.train()
+    batch = next(iter(trainer.get_train_dataloader()))  # the whole 4-pair dataset
+    trl_loss = trainer.compute_loss(peft, batch)
+    trl_loss.backward()
+    trl_grads = {n: p.grad.clone() for n, p in peft.named_parameters() if p.requires_grad}
+    peft.zero_grad(set_to_none=True)
+
+    reference = reference_logps(peft, tokenized, tok.pad_token_id)
+    chosen, rejected = pair_logps(peft, collate(tokenized, tok.pad_token_id))
+    fast = dpo_loss(chosen, rejected, reference[:, 0], reference[:, 1], beta=BETA)
+    fast.loss.backward()
+
+    assert abs(trl_loss.item() - math.log(2)) > 3e-4  # policy differs from reference: a real test
+    assert fast.loss.item() == pytest.approx(trl_loss.item(), rel=1e-4)
+    worst = 0.0
+    for n, p in peft.named_parameters():
+        if p.requires_grad:
+            ref = trl_grads[n]
+            assert ref.norm() > 0, n
+            worst = max(worst, ((p.grad - ref).norm() / ref.norm()).item())
+    assert worst < 1e-4, worst
+
+
+def test_reference_needs_a_peft_model():
+    model, tok = tiny_model("smollm2-135m-instruct")
+    with pytest.raises(TypeError, match="PEFT"):
+        reference_logps(model, [], tok.pad_token_id)
