@@ -197,5 +197,20 @@ def eval_cmd(
     out.print(f"results: {out_dir}")
 
 
+def _register_subcommands() -> None:
+    # Alignment and experiment commands live in their own modules; their heavy imports stay lazy.
+    from culturealign.cli_align import export_cmd, prefs_app, train_app
+    from culturealign.cli_experiments import demo_cmd, report_cmd, run_cmd
+
+    app.add_typer(prefs_app, name="prefs")
+    app.add_typer(train_app, name="train")
+    app.command("export")(export_cmd)
+    app.command("run")(run_cmd)
+    app.command("report")(report_cmd)
+    app.command("demo")(demo_cmd)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
