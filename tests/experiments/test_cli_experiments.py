@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import typer
 from typer.testing import CliRunner
 
-from culturealign.cli_experiments import _require_some_result, demo_cmd, report_cmd, run_cmd
+from culturealign.cli_experiments import demo_cmd, report_cmd, run_cmd
 from culturealign.errors import CultureAlignError
-from culturealign.experiments.plan import Cell, Plan
 from culturealign.experiments.runner import run_experiment
 from culturealign.experiments.spec import load_spec
 from tests.experiments import fakes
@@ -52,16 +50,17 @@ def test_report_command_on_one_and_two_runs(grid, tmp_path):
     assert (tmp_path / "cmp" / "report.html").is_file()
 
 
-def test_nothing_runnable_is_an_error_that_says_how_to_get_data(grid):
-    plan = Plan(
-        spec=None,  # type: ignore[arg-type]
-        stages={},
-        cells=[Cell("m", "r", "JCM", reason="dataset file jcm/data_test.csv is missing")],
-        notes=[],
-    )
-    with pytest.raises(CultureAlignError, match="jcm/data_test.csv") as info:
-        _require_some_result(plan)
-    assert "CULTUREALIGN_DATA" in (info.value.hint or "")
+def test_no_data_at_all_says_how_to_get_it(grid, tmp_path):
+    for ev in grid["evaluations"]:
+        Path(ev["options"]["path"]).unlink()
+    grid["train_sets"][1]["training"] = {}  # the fake's negative rate is no valid DPOConfig
+    spec = write_spec(tmp_path / "spec.yaml", grid)
+    result = runner.invoke(app, ["run", str(spec), "--out", str(tmp_path / "o")])
+    error = result.exception
+    assert isinstance(error, CultureAlignError), result.output
+    assert error.message.startswith("nothing to run: ") and "not found" in error.message
+    assert "CULTUREALIGN_DATA" in (error.hint or "")
+    assert not (tmp_path / "o").exists()  # nothing half-written
 
 
 def test_missing_test_data_becomes_not_run_cells(grid, tmp_path):

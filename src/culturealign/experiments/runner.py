@@ -74,14 +74,29 @@ def run_experiment(
 ) -> Plan:
     """Plan and run every stage of ``spec`` into ``out_dir``; returns the plan."""
     reporter = reporter or QuietReporter()
+    plan = build_plan(spec, backend)
+    _require_some_stage(plan)
     ensure_writable_dir(out_dir)
     with run_lock(out_dir):
-        plan = build_plan(spec, backend)
         if spec_text is not None:
             write_text_atomic(out_dir / "spec.yaml", spec_text)
         write_json_atomic(out_dir / PLAN_FILE, plan_record(plan))
         _Execution(plan, StageStore(out_dir / STAGES_DIR), backend, reporter, out_dir).run()
     return plan
+
+
+DATA_HINT = (
+    "point CULTUREALIGN_DATA at a folder with jcm/ and ethics_commonsense/ like shared/data "
+    "(see docs/experiments.md), or run where the canonical sources can be downloaded"
+)
+
+
+def _require_some_stage(plan: Plan) -> None:
+    """A grid where nothing can run (e.g. no data at all) is an error, not an empty report."""
+    if any(cell.stage for cell in plan.cells):
+        return
+    first = plan.cells[0].reason if plan.cells else "the spec has no cells"
+    raise CultureAlignError(f"nothing to run: {first}", DATA_HINT)
 
 
 def plan_record(plan: Plan) -> dict[str, Any]:
