@@ -69,7 +69,7 @@ class LibraryBackend:
     def build_pairs(
         self, data: JudgementSet, pairs: PairsSpec, model: LanguageModel, out: Path
     ) -> int:
-        from culturealign.alignment.prefs import pairs_from_judgements, write_pairs
+        from culturealign.alignment import pairs_from_judgements, write_pairs
 
         chat = model.render_chat if model.is_chat else None
         built = pairs_from_judgements(
@@ -93,7 +93,7 @@ class LibraryBackend:
         _dpo_recipe()(self._config(model, prefs, config, adapter), resume=resume, console=console)
 
     def _config(self, model: ModelSpec, prefs: Path, config: dict[str, Any], out: Path) -> Any:
-        from culturealign.alignment.config import DPOConfig, resolve_config
+        from culturealign.alignment import DPOConfig, resolve_config
 
         options = {"model": model.id, "prefs": prefs, "out": out, "threads": model.threads}
         return resolve_config(DPOConfig, options={**config, **options})
