@@ -5,12 +5,14 @@ plain "forward the whole prompt for every choice" loop:
 
 * the shared prefix (instruction + few-shot + persona) is encoded once and its KV cache reused;
 * requests are sorted by length and batched, padding only to the batch's own maximum;
-* single-token choices cost one forward per request, all choices read from the same position;
+* every choice's first token is read from the request's last position (one forward per request
+  when all choices are single tokens); longer choices continue from that batch's KV cache;
 * the LM head runs only at the positions whose logits are needed (``logits_to_keep``): gemma-3's
   262k-entry vocabulary makes the head costlier than the transformer body at every position.
 
-:func:`plain_choice_logprobs` is the reference: a full forward over the same token sequence per
-choice. Tests check both agree to 1e-4.
+:func:`plain_choice_logprobs` is the reference: a full forward per choice over the prompt
+tokenized as one string plus the choice tokenized alone (lm-evaluation-harness's convention).
+Tests check both agree to 1e-4.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def available_cores() -> int:
 @dataclass(frozen=True)
 class _Encoded:
     index: int
-    text: list[int]
+    row: list[int]  # prompt tokens after the cached prefix
     choices: list[list[int]]
 
 
@@ -68,6 +70,9 @@ class HFModel:
         self._chat = chat
         self.token_budget = token_budget
         self._prefix_cache: dict[str, tuple[list[int], Any]] = {}
+        self._prefix_tokens: dict[str, list[int]] = {}
+        pad = tokenizer.pad_token_id
+        self._pad = pad if pad is not None else (tokenizer.eos_token_id or 0)
         self._bos = _special_start(tokenizer)
         self._cache_kw = _cache_keyword(model)
 
@@ -105,94 +110,114 @@ class HFModel:
         self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
     ) -> list[list[float]]:
         out: list[list[float]] = [[] for _ in requests]
-        by_prefix: dict[str, list[int]] = {}
+        groups: dict[str, list[_Encoded]] = {}
         for i, req in enumerate(requests):
-            by_prefix.setdefault(req.prefix, []).append(i)
-        for prefix, indices in by_prefix.items():
-            prefix_ids, cache = self._prefix_state(prefix)
-            encoded = [
-                _Encoded(
-                    i,
-                    self.encode_piece(requests[i].text),
-                    [self.encode_piece(c) for c in requests[i].choices],
-                )
-                for i in indices
-            ]
-            single = [e for e in encoded if all(len(c) == 1 for c in e.choices)]
-            multi = [e for e in encoded if not all(len(c) == 1 for c in e.choices)]
-            self._score_single(prefix_ids, cache, single, out, progress)
-            self._score_multi(prefix_ids, cache, multi, out, progress)
+            key, row = self._split_at_cache(req.prefix, req.text)
+            choices = [self.encode_piece(c) for c in req.choices]
+            groups.setdefault(key, []).append(_Encoded(i, row, choices))
+        for key, items in groups.items():
+            prefix_ids, cache = self._prefix_state(key) if key else ([0], None)
+            past = len(prefix_ids) - 1
+            for batch in _length_batches(items, self.token_budget, past):
+                self._score_batch(cache, past, batch, out)
+                if progress:
+                    progress(len(batch))
         return out
 
-    def _prefix_state(self, prefix: str) -> tuple[list[int], Any]:
-        if prefix not in self._prefix_cache:
-            ids = self.encode_prefix(prefix)
-            if len(self._prefix_cache) >= 4:  # prompts rarely alternate among many prefixes
-                self._prefix_cache.pop(next(iter(self._prefix_cache)))
-            cache = None
-            if len(ids) > 1:
-                from transformers import DynamicCache
+    def _split_at_cache(self, prefix: str, text: str) -> tuple[str, list[int]]:
+        """(cache key, tokens to feed after the cached prefix) for one prompt.
 
-                cache = DynamicCache(config=self.model.config)
-                inp = torch.tensor([ids[:-1]], device=self.device)
-                self.model(
-                    input_ids=inp, use_cache=True, logits_to_keep=1, **{self._cache_kw: cache}
-                )
+        The prompt is tokenized as one string, as every other tool does: a tokenizer may merge
+        across the prefix/text boundary (smollm2 encodes a trailing "\n\n" differently when
+        text follows). The cached prefix (all of its tokens but the last) is reused only when
+        it is a token-exact start of the whole; otherwise the prompt is fed uncached (key "").
+        """
+        full = self.encode_prefix(prefix + text)
+        prefix_ids = self._prefix_ids(prefix)
+        cut = len(prefix_ids) - 1
+        if cut > 0 and len(full) > cut and full[:cut] == prefix_ids[:cut]:
+            return prefix, full[cut:]
+        return "", full
+
+    def _prefix_ids(self, prefix: str) -> list[int]:
+        if prefix not in self._prefix_tokens:
+            self._prefix_tokens[prefix] = self.encode_prefix(prefix)
+        return self._prefix_tokens[prefix]
+
+    def _prefix_state(self, prefix: str) -> tuple[list[int], Any]:
+        """Token ids of ``prefix`` and the KV cache of all of them but the last."""
+        if prefix not in self._prefix_cache:
+            ids = self._prefix_ids(prefix)
+            if len(self._prefix_cache) >= 4:  # callers group requests by prefix
+                self._prefix_cache.pop(next(iter(self._prefix_cache)))
+            cache = self._new_cache()
+            inp = torch.tensor([ids[:-1]], device=self.device)
+            self.model(input_ids=inp, use_cache=True, logits_to_keep=1, **{self._cache_kw: cache})
             self._prefix_cache[prefix] = (ids, cache)
         return self._prefix_cache[prefix]
 
-    def _score_single(self, prefix_ids, cache, items, out, progress) -> None:
-        """One row per request; every choice is read from the row's last position."""
-        rows = [(e, [prefix_ids[-1], *e.text]) for e in items]
-        for batch in _length_batches(rows, self.token_budget, len(prefix_ids)):
-            logp = self._forward_tail(cache, len(prefix_ids) - 1, [r for _, r in batch], keep=1)
-            for (e, _), lp in zip(batch, logp, strict=True):
-                out[e.index] = [float(lp[-1, c[0]]) for c in e.choices]
-            if progress:
-                progress(len(batch))
+    def _new_cache(self) -> Any:
+        from transformers import DynamicCache
 
-    def _score_multi(self, prefix_ids, cache, items, out, progress) -> None:
-        """One row per (request, choice); the head runs only where choice tokens are predicted."""
-        rows = []
-        for e in items:
-            for k, choice in enumerate(e.choices):
-                rows.append(((e, k), [prefix_ids[-1], *e.text, *choice[:-1]]))
-        pending = {e.index: len(e.choices) for e in items}
-        for batch in _length_batches(rows, self.token_budget, len(prefix_ids)):
-            keep = max(len(e.choices[k]) for (e, k), _ in batch)
-            logp = self._forward_tail(cache, len(prefix_ids) - 1, [r for _, r in batch], keep)
-            for ((e, k), _), lp in zip(batch, logp, strict=True):
-                choice = e.choices[k]
-                tail = lp[keep - len(choice) :]
-                score = sum(float(tail[j, t]) for j, t in enumerate(choice))
-                if not out[e.index]:
-                    out[e.index] = [0.0] * len(e.choices)
-                out[e.index][k] = score
-                pending[e.index] -= 1
-                if pending[e.index] == 0 and progress:
-                    progress(1)
+        return DynamicCache(config=self.model.config)
 
-    def _forward_tail(self, cache, past_len: int, rows: list[list[int]], keep: int) -> torch.Tensor:
-        """Forward left-padded ``rows`` after the cached prefix; log-softmax of the last ``keep``.
-
-        Left padding puts every row's last token at the same position, so ``logits_to_keep``
-        can skip the LM head everywhere else. Pads sit between prefix and row and are masked.
-        """
-        width = max(len(r) for r in rows)
-        pad = self.tokenizer.pad_token_id or 0
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), past_len + width), dtype=torch.long)
-        mask[:, :past_len] = 1
-        for b, r in enumerate(rows):
-            ids[b, width - len(r) :] = torch.tensor(r)
-            mask[b, past_len + width - len(r) :] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, past_len:]
+    def _score_batch(self, cache, past: int, batch: list[_Encoded], out) -> None:
+        """Every choice's first token is read from each row's last position; only choices
+        longer than one token need a second, short forward over their remaining tokens,
+        which continues from this batch's KV cache instead of re-running the prompt."""
+        multi = [(b, k) for b, e in enumerate(batch) for k, c in enumerate(e.choices) if len(c) > 1]
         kv = None
         if cache is not None:
             kv = copy.deepcopy(cache)
-            kv.batch_repeat_interleave(len(rows))
+            kv.batch_repeat_interleave(len(batch))
+        elif multi:
+            kv = self._new_cache()
+        logp, mask = self._forward_tail(kv, past, [e.row for e in batch])
+        for b, e in enumerate(batch):
+            out[e.index] = [float(logp[b, -1, c[0]]) for c in e.choices]
+        if multi:
+            rest = self._continue(kv, mask, [batch[b].choices[k] for b, k in multi], multi)
+            for (b, k), score in zip(multi, rest, strict=True):
+                out[batch[b].index][k] += score
+
+    def _forward_tail(self, kv, past: int, rows: list[list[int]]) -> tuple[torch.Tensor, Any]:
+        """Forward left-padded ``rows`` after ``past`` cached tokens; log-softmax of the last.
+
+        Left padding puts every row's last token at the same position, so ``logits_to_keep=1``
+        skips the LM head everywhere else. Pads sit between prefix and row and are masked.
+        """
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), self._pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), past + width), dtype=torch.long)
+        mask[:, :past] = 1
+        for b, r in enumerate(rows):
+            ids[b, width - len(r) :] = torch.tensor(r)
+            mask[b, past + width - len(r) :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, past:]
+        logits = self._run(ids, mask, positions, kv, keep=1)
+        return torch.log_softmax(logits.float(), dim=-1).cpu(), mask
+
+    def _continue(self, kv, mask, choices: list[list[int]], rows: list[tuple[int, int]]):
+        """Sum of log-probs of each choice's tokens after the first, one row per choice."""
+        kv.batch_select_indices(torch.tensor([b for b, _ in rows], device=self.device))
+        mask = mask[[b for b, _ in rows]]
+        width = max(len(c) - 1 for c in choices)
+        ids = torch.full((len(choices), width), self._pad, dtype=torch.long)
+        tail = torch.zeros((len(choices), width), dtype=torch.long)
+        for r, c in enumerate(choices):  # right-padded: pads come after every real token
+            ids[r, : len(c) - 1] = torch.tensor(c[:-1])
+            tail[r, : len(c) - 1] = 1
+        positions = mask.sum(-1, keepdim=True) + torch.arange(width)
+        logits = self._run(ids, torch.cat([mask, tail], dim=1), positions, kv, keep=width)
+        logp = torch.log_softmax(logits.float(), dim=-1).cpu()
+        return [
+            sum(float(logp[r, j - 1, c[j]]) for j in range(1, len(c)))
+            for r, c in enumerate(choices)
+        ]
+
+    def _run(self, ids, mask, positions, kv, keep: int) -> torch.Tensor:
         dev = self.device
-        logits = self.model(
+        return self.model(
             input_ids=ids.to(dev),
             attention_mask=mask.to(dev),
             position_ids=positions.to(dev),
@@ -200,7 +225,6 @@ class HFModel:
             logits_to_keep=keep,
             **{self._cache_kw: kv},
         ).logits
-        return torch.log_softmax(logits.float(), dim=-1).cpu()
 
     # -- generation ------------------------------------------------------------------------
     @torch.inference_mode()
@@ -268,17 +292,17 @@ def _cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text if cut < 0 else text[:cut]
 
 
-def _length_batches(rows: list, token_budget: int, prefix_len: int):
-    """Yield batches of rows sorted by length, each within ``token_budget`` tokens."""
-    rows = sorted(rows, key=lambda r: len(r[1]))
-    batch: list = []
+def _length_batches(items: list[_Encoded], token_budget: int, past: int):
+    """Yield batches of length-sorted rows, each within ``token_budget`` tokens (the cached
+    prefix is counted at 1/8 weight: it is attended to but not recomputed)."""
+    batch: list[_Encoded] = []
     width = 0
-    for row in rows:
-        new_width = max(width, len(row[1]))
-        if batch and (len(batch) + 1) * (new_width + prefix_len // 8) > token_budget:
+    for item in sorted(items, key=lambda e: len(e.row)):
+        new_width = max(width, len(item.row))
+        if batch and (len(batch) + 1) * (new_width + past // 8) > token_budget:
             yield batch
-            batch, new_width = [], len(row[1])
-        batch.append(row)
+            batch, new_width = [], len(item.row)
+        batch.append(item)
         width = new_width
     if batch:
         yield batch
@@ -289,7 +313,7 @@ def plain_choice_logprobs(model: HFModel, requests: Sequence[ChoiceRequest]) -> 
     out = []
     with torch.inference_mode():
         for req in requests:
-            ctx = model.encode_prefix(req.prefix) + model.encode_piece(req.text)
+            ctx = model.encode_prefix(req.prefix + req.text)
             scores = []
             for choice in req.choices:
                 cids = model.encode_piece(choice)
