@@ -92,18 +92,9 @@ def jcm(
     data_path: Path | None = None,
 ) -> Task:
     """JCommonsenseMorality; few-shot examples are the first ``shots`` rows of val."""
-    args = dict(
-        split=split,
-        shots=shots,
-        mode=mode,
-        limit=limit,
-        prompt_language=prompt_language,
-        chat=chat,
-        system=system,
+    return _study_task(
+        load_jcm, "val", split, shots, mode, limit, prompt_language, chat, system, data_path
     )
-    data = load_jcm(split, data_path).head(limit)
-    shot_set = load_jcm("val", data_path) if shots else None
-    return judgement_task(data, shot_set, shots, mode, prompt_language, chat, system, args)
 
 
 @task("ethics", version=1)
@@ -122,6 +113,24 @@ def ethics(
     The study asks in Japanese for both datasets (``prompt_language="ja"``); ``"en"`` asks in
     English.
     """
+    return _study_task(
+        load_ethics,
+        "test_hard",
+        split,
+        shots,
+        mode,
+        limit,
+        prompt_language,
+        chat,
+        system,
+        data_path,
+    )
+
+
+def _study_task(
+    load, shot_split, split, shots, mode, limit, prompt_language, chat, system, data_path
+) -> Task:
+    """A study dataset split with fixed few-shot examples from ``shot_split``."""
     args = dict(
         split=split,
         shots=shots,
@@ -131,8 +140,8 @@ def ethics(
         chat=chat,
         system=system,
     )
-    data = load_ethics(split, data_path).head(limit)
-    shot_set = load_ethics("test_hard", data_path) if shots else None
+    data = load(split, data_path).head(limit)
+    shot_set = load(shot_split, data_path) if shots else None
     return judgement_task(data, shot_set, shots, mode, prompt_language, chat, system, args)
 
 
