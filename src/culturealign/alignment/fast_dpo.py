@@ -6,6 +6,8 @@ completions are a token or two, nearly all of that is the prompt, done four to f
 
 * the prompt is forwarded once per pair; its KV cache (kept in the autograd graph) feeds a tiny
   second forward over the completion tokens of chosen and rejected together;
+* the tokens every prompt of a batch starts with (the instruction) are forwarded once per batch
+  and their KV cache shared by all rows, as the evaluation backend does for few-shot prefixes;
 * the LM head runs only at completion positions (``logits_to_keep``): with gemma-3's 262k-entry
   vocabulary the head is the costliest layer per position;
 * reference log-probs never change under LoRA, so they are computed once with the adapter
@@ -35,9 +37,13 @@ class TokenizedPair(NamedTuple):
 
 @dataclass
 class PairBatch:
-    """``B`` pairs: prompts left-padded, completions right-padded, masks 1 on real tokens."""
+    """``B`` pairs: shared prefix, then prompts left-padded and completions right-padded.
 
-    prompt_ids: torch.Tensor  # [B, P]
+    Masks are 1 on real tokens; pads between the shared prefix and a row's prompt are masked.
+    """
+
+    prefix_ids: torch.Tensor  # [1, S]: tokens all prompts start with (S may be 0)
+    prompt_ids: torch.Tensor  # [B, P]: the rest of each prompt
     prompt_mask: torch.Tensor
     completion_ids: torch.Tensor  # [2B, C]: rows 2b = chosen b, 2b+1 = rejected b
     completion_mask: torch.Tensor
@@ -73,8 +79,20 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-def collate(pairs: Sequence[TokenizedPair], pad_id: int) -> PairBatch:
-    """Left-pad prompts (their last tokens line up) and right-pad the completions."""
+def shared_prefix(pairs: Sequence[TokenizedPair]) -> int:
+    """Leading tokens common to every prompt, leaving each row at least its last prompt token."""
+    shortest = min(len(p.prompt) for p in pairs)
+    n = 0
+    while n < shortest - 1 and all(p.prompt[n] == pairs[0].prompt[n] for p in pairs):
+        n += 1
+    return n
+
+
+def collate(pairs: Sequence[TokenizedPair], pad_id: int, share_prefix: bool = True) -> PairBatch:
+    """Split off the shared prefix; left-pad prompts (last tokens align), right-pad completions."""
+    cut = shared_prefix(pairs) if share_prefix else 0
+    prefix = torch.tensor([pairs[0].prompt[:cut]], dtype=torch.long).reshape(1, cut)
+    pairs = [TokenizedPair(p.prompt[cut:], p.chosen, p.rejected) for p in pairs]
     width = max(len(p.prompt) for p in pairs)
     comp_width = max(max(len(p.chosen), len(p.rejected)) for p in pairs)
     b = len(pairs)
@@ -88,23 +106,30 @@ def collate(pairs: Sequence[TokenizedPair], pad_id: int) -> PairBatch:
         for row, comp in ((2 * i, p.chosen), (2 * i + 1, p.rejected)):
             comp_ids[row, : len(comp)] = torch.tensor(comp)
             comp_mask[row, : len(comp)] = 1
-    return PairBatch(prompt_ids, prompt_mask, comp_ids, comp_mask)
+    return PairBatch(prefix, prompt_ids, prompt_mask, comp_ids, comp_mask)
 
 
 def pair_logps(model: Any, batch: PairBatch) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed completion log-probs ``(chosen [B], rejected [B])`` from one prompt forward."""
     from transformers import DynamicCache
 
-    positions = (batch.prompt_mask.cumsum(-1) - 1).clamp(min=0)
+    b, shared = batch.size, batch.prefix_ids.shape[1]
     tail = batch.completion_ids.shape[1] - 1
-    cache = DynamicCache(config=_base(model).config) if tail else None
+    cache = DynamicCache(config=_base(model).config) if tail or shared else None
+    if shared:
+        # One forward for the instruction every row starts with; its KV cache is repeated per
+        # row and stays in the autograd graph, so LoRA gradients flow through it as usual.
+        model(input_ids=batch.prefix_ids, use_cache=True, logits_to_keep=1, **_kw(model, cache))
+        cache.batch_repeat_interleave(b)
+    mask = torch.cat([batch.prompt_mask.new_ones((b, shared)), batch.prompt_mask], dim=1)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
     out = model(
         input_ids=batch.prompt_ids,
-        attention_mask=batch.prompt_mask,
+        attention_mask=mask,
         position_ids=positions,
         use_cache=cache is not None,
         logits_to_keep=1,
-        **({_cache_keyword(model): cache} if cache is not None else {}),
+        **_kw(model, cache),
     )
     # The last prompt position predicts the first completion token of chosen and rejected alike.
     first = torch.log_softmax(out.logits[:, -1].float(), dim=-1).repeat_interleave(2, dim=0)
@@ -118,7 +143,9 @@ def pair_logps(model: Any, batch: PairBatch) -> tuple[torch.Tensor, torch.Tensor
 def _tail_logps(model: Any, batch: PairBatch, cache: Any, tail: int) -> torch.Tensor:
     """Log-probs of completion tokens 2.. from a forward over tokens 1..C-1 after the prompt."""
     cache.batch_repeat_interleave(2)  # differentiable: gradients reach the prompt forward
+    shared = batch.prefix_ids.shape[1]
     prompt_mask = batch.prompt_mask.repeat_interleave(2, dim=0)
+    prompt_mask = torch.cat([prompt_mask.new_ones((prompt_mask.shape[0], shared)), prompt_mask], 1)
     mask = torch.cat([prompt_mask, batch.completion_mask[:, :-1]], dim=1)
     start = prompt_mask.sum(-1, keepdim=True)
     positions = start + torch.arange(tail, device=start.device)
@@ -128,7 +155,7 @@ def _tail_logps(model: Any, batch: PairBatch, cache: Any, tail: int) -> torch.Te
         position_ids=positions,
         use_cache=True,
         logits_to_keep=tail,
-        **{_cache_keyword(model): cache},
+        **_kw(model, cache),
     ).logits
     logp = torch.log_softmax(logits.float(), dim=-1)
     return logp.gather(-1, batch.completion_ids[:, 1:, None]).squeeze(-1)
@@ -173,6 +200,10 @@ def _adapter_disabled(model: Any) -> Any:
 
 def _base(model: Any) -> Any:
     return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def _kw(model: Any, cache: Any) -> dict[str, Any]:
+    return {_cache_keyword(model): cache} if cache is not None else {}
 
 
 def _cache_keyword(model: Any) -> str:

@@ -43,6 +43,7 @@ class LoopSettings:
     seed: int
     save_every: int
     keep_checkpoints: int
+    shuffle: bool = True  # False: file order, e.g. to replay TRL's sequential sampler
 
     @property
     def pairs_per_step(self) -> int:
@@ -57,8 +58,11 @@ def step_indices(n_pairs: int, step: int, settings: LoopSettings) -> list[int]:
     """Pair indices of optimizer step ``step`` (0-based): epoch-wise seeded permutations."""
     per_epoch = math.ceil(n_pairs / settings.pairs_per_step)
     epoch, offset = divmod(step, per_epoch)
-    gen = torch.Generator().manual_seed(settings.seed + epoch)
-    order = torch.randperm(n_pairs, generator=gen).tolist()
+    if settings.shuffle:
+        gen = torch.Generator().manual_seed(settings.seed + epoch)
+        order = torch.randperm(n_pairs, generator=gen).tolist()
+    else:
+        order = list(range(n_pairs))
     start = offset * settings.pairs_per_step
     return order[start : start + settings.pairs_per_step]
 

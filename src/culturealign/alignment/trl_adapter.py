@@ -92,6 +92,7 @@ def trl_dpo_trainer(
     bf16: bool | None = None,
     gradient_checkpointing: bool | None = None,
     logging_steps: int = 1,
+    sequential: bool = False,
     callbacks: Sequence[Any] = (),
 ) -> Any:
     """TRL ``DPOTrainer`` adding a new LoRA adapter to ``model``; ``None`` keeps TRL's default.
@@ -106,6 +107,8 @@ def trl_dpo_trainer(
         extra["bf16"] = bf16
     if gradient_checkpointing is not None:
         extra["gradient_checkpointing"] = gradient_checkpointing
+    if sequential:  # file order: lets a benchmark feed the fast path the very same batches
+        extra["train_sampling_strategy"] = "sequential"
     args = DPOConfig(
         output_dir=str(out),
         beta=beta,

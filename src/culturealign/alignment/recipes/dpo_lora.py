@@ -55,7 +55,7 @@ def run(cfg: DPOConfig, resume: bool = False, console: Console | None = None) ->
     if backend == "fast":
         summary = _run_fast(cfg, model, tokenizer, [tokenized[i] for i in keep], console)
     else:
-        summary = _run_trl(cfg, model, tokenizer, [pairs[i] for i in keep], resume, console)
+        summary = _run_trl(cfg, model, tokenizer, [pairs[i] for i in keep], resume, device, console)
     plot_curves(cfg.out / CURVES_FILE, cfg.out / PLOT_FILE)
     summary |= {
         "backend": backend,
@@ -128,7 +128,7 @@ def _cached_reference(cfg, model, tokenizer, tokenized, used, console):
     return logps
 
 
-def _run_trl(cfg: DPOConfig, model, tokenizer, pairs, resume, console) -> dict[str, Any]:
+def _run_trl(cfg: DPOConfig, model, tokenizer, pairs, resume, device, console) -> dict[str, Any]:
     curves = CurveLog(cfg.out, resume_step=10**12 if resume else 0)
     with step_bar(console, "DPO (TRL)") as hook:
 
@@ -156,7 +156,8 @@ def _run_trl(cfg: DPOConfig, model, tokenizer, pairs, resume, console) -> dict[s
             seed=cfg.seed,
             save_every=cfg.save_every,
             keep_checkpoints=cfg.keep_checkpoints,
-            use_cpu=str(cfg.device or "").startswith("cpu"),
+            use_cpu=device == "cpu",
+            bf16=device.startswith("cuda"),  # TRL defaults to bf16, which a CPU cannot run
             callbacks=[trl_adapter.log_callback(on_log)],
         )
         last = trl_adapter.last_trl_checkpoint(cfg.out / "checkpoints") if resume else None

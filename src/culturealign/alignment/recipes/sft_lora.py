@@ -57,7 +57,8 @@ def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) ->
             save_every=cfg.save_every,
             keep_checkpoints=cfg.keep_checkpoints,
             completion_only_loss=cfg.completion_only_loss,
-            use_cpu=str(cfg.device or "").startswith("cpu"),
+            use_cpu=device == "cpu",
+            bf16=device.startswith("cuda"),  # TRL defaults to bf16, which a CPU cannot run
             callbacks=[trl_adapter.log_callback(on_log)],
         )
         last = trl_adapter.last_trl_checkpoint(checkpoint_dir) if resume else None
