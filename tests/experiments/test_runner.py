@@ -144,3 +144,15 @@ def test_library_training_identity_fills_defaults_and_drops_runtime_fields():
     ident = LibraryBackend().training_identity(ModelSpec(id="m"), {"learning_rate": 3e-4})
     assert ident["learning_rate"] == 3e-4 and ident["beta"] == 0.1 and ident["lora"]["r"] == 64
     assert not {"threads", "out", "prefs", "save_every"} & set(ident)
+
+
+def test_stages_run_dependencies_first_and_base_model_work_together(grid, tmp_path):
+    plan, _ = _run(tmp_path, grid, tmp_path / "run")
+    order = list(plan.stages.values())
+    assert [s.kind for s in order] == [
+        "eval", "eval", "pairs", "train", "eval", "eval", "train", "eval", "eval"
+    ]  # fmt: skip
+    seen: set[str] = set()
+    for stage in order:
+        assert set(stage.deps) <= seen, f"{stage.label} runs before its inputs"
+        seen.add(stage.key)

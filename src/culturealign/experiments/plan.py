@@ -92,7 +92,20 @@ def build_plan(spec: ExperimentSpec, backend: Backend) -> Plan:
                 continue
             train = _train_stages(spec, model, ts, got, backend, stages)
             cells += _eval_cells(spec, model, ts.name, train, cols, stages)
-    return Plan(spec, stages, cells, notes)
+    return Plan(spec, _execution_order(spec, stages), cells, notes)
+
+
+def _execution_order(spec: ExperimentSpec, stages: dict[str, Stage]) -> dict[str, Stage]:
+    # Per model: baseline evaluations and every pairs stage while the base model is loaded,
+    # then each training set's training and evaluations (its adapter stays loaded). A stable
+    # sort keeps dependencies first within each group.
+    models = [m.id for m in spec.models]
+
+    def group(stage: Stage) -> tuple[int, int]:
+        base = stage.kind == "pairs" or (stage.kind == "eval" and not stage.deps)
+        return models.index(stage.model.id), 0 if base else 1
+
+    return {s.key: s for s in sorted(stages.values(), key=group)}
 
 
 def _add_notes(notes: list[str], where: str, new: list[str]) -> None:
