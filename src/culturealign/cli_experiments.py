@@ -61,7 +61,7 @@ def report_cmd(
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/demo"),
 ) -> None:
-    """Run experiments/demo.yaml on the embedded gemma-3-270m (about 15 min on 2 CPU cores)."""
+    """Run experiments/demo.yaml on the embedded gemma-3-270m (CPU; docs/results/demo.md)."""
     spec = _demo_spec()
     started = time.perf_counter()
     _run(spec, out_dir, report=True, restart=False)
