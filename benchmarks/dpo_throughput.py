@@ -160,7 +160,7 @@ def flops_per_pair(model_name: str) -> dict:
     """Estimated FLOPs per pair (2 x params per token forward, backward = 2 x forward)."""
     from transformers import AutoConfig, AutoTokenizer
 
-    from culturealign.alignment.fast_dpo import tokenize_pair
+    from culturealign.alignment.fast_dpo import shared_prefix, tokenize_pair
     from culturealign.alignment.prefs import pairs_from_judgements
     from culturealign.data.judgements import load_jcm
     from culturealign.models.embedded import ensure_converted
@@ -176,19 +176,30 @@ def flops_per_pair(model_name: str) -> dict:
     toks = [tokenize_pair(tok, p) for p in pairs_from_judgements(load_jcm("train").head(64))]
     prompt = sum(len(t.prompt) for t in toks) / len(toks)
     comp = sum((len(t.chosen) + len(t.rejected)) / 2 for t in toks) / len(toks)
+    shared = shared_prefix(toks)  # the instruction every JCM prompt starts with
 
     def fwd(tokens: float, head_positions: float) -> float:
         return 2 * body * tokens + 2 * lm_head * head_positions
 
-    # What a pair needs: forward + backward over prompt once and both completions, head only at
-    # completion positions, plus one reference forward over the same tokens.
+    # What a pair needs on its own: forward + backward over its prompt once and both completions,
+    # head only at completion positions, plus one reference forward over the same tokens.
     unique = fwd(prompt + 2 * (comp - 1), 2 * comp)
     need = 3 * unique + unique
     # TRL: prompt+completion twice; forward, checkpoint recompute, backward (2x), reference.
-    seqs = fwd(2 * (prompt + comp), 2 * comp)
-    trl = seqs * (1 + 1 + 2 + 1)
-    fast = need  # one prompt forward, tail over completions, backward, reference once
-    return {"need": need, "trl": trl, "fast": fast, "prompt_tokens": prompt, "completion": comp}
+    trl = fwd(2 * (prompt + comp), 2 * comp) * (1 + 1 + 2 + 1)
+    # Fast: as "need", but the shared instruction is forwarded once per batch (training batch
+    # BATCH, reference batch 16), so it can do less than a pair needs on its own.
+    train_tokens = prompt - shared + shared / BATCH + 2 * (comp - 1)
+    ref_tokens = prompt - shared + shared / 16 + 2 * (comp - 1)
+    fast = 3 * fwd(train_tokens, 2 * comp) + fwd(ref_tokens, 2 * comp)
+    return {
+        "need": need,
+        "trl": trl,
+        "fast": fast,
+        "prompt_tokens": prompt,
+        "completion": comp,
+        "shared_prefix": shared,
+    }
 
 
 def run_arm(arm: str, model: str, steps: int, threads: int) -> dict:
@@ -261,7 +272,8 @@ def report(model: str, trl: dict, fast: dict, flops: dict) -> None:
     print("per-step losses fast: " + ", ".join(f"{x:.6f}" for x in fast["losses"]))
     print(f"fast reference pass: {fast['reference_seconds']:.2f} s (once, for all pairs)")
     print(
-        f"mean prompt {flops['prompt_tokens']:.1f} tokens, completion {flops['completion']:.1f}; "
+        f"mean prompt {flops['prompt_tokens']:.1f} tokens (shared {flops['shared_prefix']}), "
+        f"completion {flops['completion']:.1f}; "
         f"TRL gradient checkpointing: {trl['gradient_checkpointing']}"
     )
 

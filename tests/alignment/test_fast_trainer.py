@@ -44,7 +44,7 @@ def test_step_indices_cover_each_epoch_once():
     assert sorted(epoch0) == list(range(10))  # 4 steps of 3 cover 10 pairs, last step short
     assert step_indices(10, 4, s) != step_indices(10, 0, s)  # epoch 1 is reshuffled
     assert step_indices(10, 5, s) == step_indices(10, 5, s)
-    assert s.total_steps(10) == 8
+    assert s.total_steps(10) == 12  # 4 steps per epoch, 3 epochs
 
 
 def _setup(jcm_pairs):

@@ -15,6 +15,7 @@ class CurveLog:
     """Appends step records to ``folder/curves.jsonl``; rows past ``resume_step`` are dropped."""
 
     def __init__(self, folder: Path, resume_step: int = 0) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / CURVES_FILE
         kept = [r for r in read_curves(self.path) if r.get("step", 0) <= resume_step]
         # A killed run may have logged steps after its last checkpoint; they are redone.

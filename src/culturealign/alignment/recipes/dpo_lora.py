@@ -60,7 +60,7 @@ def run(cfg: DPOConfig, resume: bool = False, console: Console | None = None) ->
     summary |= {
         "backend": backend,
         "device": device,
-        "pairs": len(keep),
+        "pairs_available": len(keep),
         "pairs_dropped_too_long": dropped,
         "longest_completion_tokens": longest,
         "wall_s": round(time.perf_counter() - started, 1),
@@ -98,7 +98,7 @@ def _run_fast(cfg: DPOConfig, model, tokenizer, tokenized, console) -> dict[str,
             model, tokenized, reference, cfg.out, settings, tokenizer.pad_token_id, hook
         )
     model.save_pretrained(str(cfg.out))  # adapter_model.safetensors + adapter_config.json
-    return summary
+    return summary | {"pairs_trained": len(used)}
 
 
 def _cached_reference(cfg, model, tokenizer, tokenized, used, console):
