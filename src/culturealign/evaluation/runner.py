@@ -61,6 +61,8 @@ def run_task(
         "n_items": len(records),
         "metrics": task.metrics(records),
         "environment": environment(),
+        # What this process computed (a resumed run covers only the items it scored).
+        "work": {"items_scored": len(todo), **dict(getattr(model, "work", {}))},
     }
     write_json_atomic(out_dir / "summary.json", summary)
     write_text_atomic(out_dir / "results.md", markdown_table([summary]))

@@ -21,6 +21,7 @@ import copy
 import hashlib
 import inspect
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,9 @@ class HFModel:
         self.token_budget = token_budget
         self._prefix_cache: dict[str, tuple[list[int], Any]] = {}
         self._prefix_tokens: dict[str, list[int]] = {}
+        # Work done by choice scoring in this process: tokens fed (padding included), real
+        # tokens, rows and forwards. Summaries record it; benchmarks turn it into FLOPs.
+        self.work: Counter[str] = Counter()
         pad = tokenizer.pad_token_id
         self._pad = pad if pad is not None else (tokenizer.eos_token_id or 0)
         self._bos = _special_start(tokenizer)
@@ -152,6 +156,7 @@ class HFModel:
                 self._prefix_cache.pop(next(iter(self._prefix_cache)))
             cache = self._new_cache()
             inp = torch.tensor([ids[:-1]], device=self.device)
+            self._count(inp.numel(), inp.numel(), 1)
             self.model(input_ids=inp, use_cache=True, logits_to_keep=1, **{self._cache_kw: cache})
             self._prefix_cache[prefix] = (ids, cache)
         return self._prefix_cache[prefix]
@@ -194,6 +199,7 @@ class HFModel:
             ids[b, width - len(r) :] = torch.tensor(r)
             mask[b, past + width - len(r) :] = 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, past:]
+        self._count(ids.numel(), sum(len(r) for r in rows), len(rows))
         logits = self._run(ids, mask, positions, kv, keep=1)
         return torch.log_softmax(logits.float(), dim=-1).cpu(), mask
 
@@ -208,12 +214,16 @@ class HFModel:
             ids[r, : len(c) - 1] = torch.tensor(c[:-1])
             tail[r, : len(c) - 1] = 1
         positions = mask.sum(-1, keepdim=True) + torch.arange(width)
+        self._count(ids.numel(), int(tail.sum()), len(choices))
         logits = self._run(ids, torch.cat([mask, tail], dim=1), positions, kv, keep=width)
         logp = torch.log_softmax(logits.float(), dim=-1).cpu()
         return [
             sum(float(logp[r, j - 1, c[j]]) for j in range(1, len(c)))
             for r, c in enumerate(choices)
         ]
+
+    def _count(self, fed: int, real: int, rows: int) -> None:
+        self.work.update(tokens_fed=fed, tokens_real=real, rows=rows, forwards=1)
 
     def _run(self, ids, mask, positions, kv, keep: int) -> torch.Tensor:
         dev = self.device
