@@ -67,6 +67,46 @@ def preference_dataset(rows: Sequence[dict[str, str]]) -> Any:
     return Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected")} for r in rows])
 
 
+def _trainer_args(
+    out: Path,
+    learning_rate: float,
+    batch_size: int,
+    grad_accum: int,
+    epochs: float,
+    max_steps: int | None,
+    scheduler: str,
+    warmup_ratio: float,
+    weight_decay: float,
+    max_grad_norm: float,
+    max_length: int | None,
+    seed: int,
+    save_every: int,
+    keep_checkpoints: int,
+    logging_steps: int,
+    use_cpu: bool,
+) -> dict[str, Any]:
+    """The HF TrainingArguments fields both TRL configs share, in culturealign's names."""
+    return dict(
+        output_dir=str(out),
+        learning_rate=learning_rate,
+        per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=grad_accum,
+        num_train_epochs=epochs,
+        max_steps=max_steps or -1,
+        lr_scheduler_type=scheduler,
+        warmup_steps=warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio
+        weight_decay=weight_decay,
+        max_grad_norm=max_grad_norm,
+        max_length=max_length,
+        seed=seed,
+        save_steps=save_every,
+        save_total_limit=keep_checkpoints,
+        logging_steps=logging_steps,
+        report_to=[],
+        use_cpu=use_cpu,
+    )
+
+
 def trl_dpo_trainer(
     model: Any,
     tokenizer: Any,
@@ -110,24 +150,25 @@ def trl_dpo_trainer(
     if sequential:  # file order: lets a benchmark feed the fast path the very same batches
         extra["train_sampling_strategy"] = "sequential"
     args = DPOConfig(
-        output_dir=str(out),
+        **_trainer_args(
+            out,
+            learning_rate,
+            batch_size,
+            grad_accum,
+            epochs,
+            max_steps,
+            scheduler,
+            warmup_ratio,
+            weight_decay,
+            max_grad_norm,
+            max_length,
+            seed,
+            save_every,
+            keep_checkpoints,
+            logging_steps,
+            use_cpu,
+        ),
         beta=beta,
-        learning_rate=learning_rate,
-        per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum,
-        num_train_epochs=epochs,
-        max_steps=max_steps or -1,
-        lr_scheduler_type=scheduler,
-        warmup_steps=warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio
-        weight_decay=weight_decay,
-        max_grad_norm=max_grad_norm,
-        max_length=max_length,
-        seed=seed,
-        save_steps=save_every,
-        save_total_limit=keep_checkpoints,
-        logging_steps=logging_steps,
-        report_to=[],
-        use_cpu=use_cpu,
         dataset_num_proc=None,
         **extra,
     )
@@ -173,23 +214,24 @@ def trl_sft_trainer(
 
     extra: dict[str, Any] = {} if bf16 is None else {"bf16": bf16}
     args = SFTConfig(
-        output_dir=str(out),
-        learning_rate=learning_rate,
-        per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=grad_accum,
-        num_train_epochs=epochs,
-        max_steps=max_steps or -1,
-        lr_scheduler_type=scheduler,
-        warmup_steps=warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio
-        weight_decay=weight_decay,
-        max_grad_norm=max_grad_norm,
-        max_length=max_length,
-        seed=seed,
-        save_steps=save_every,
-        save_total_limit=keep_checkpoints,
-        logging_steps=logging_steps,
-        report_to=[],
-        use_cpu=use_cpu,
+        **_trainer_args(
+            out,
+            learning_rate,
+            batch_size,
+            grad_accum,
+            epochs,
+            max_steps,
+            scheduler,
+            warmup_ratio,
+            weight_decay,
+            max_grad_norm,
+            max_length,
+            seed,
+            save_every,
+            keep_checkpoints,
+            logging_steps,
+            use_cpu,
+        ),
         completion_only_loss=completion_only_loss,
         **extra,
     )
