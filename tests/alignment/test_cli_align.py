@@ -94,3 +94,17 @@ def test_sft_two_steps(tmp_path):
     bad.write_text('{"prompt": "x", "completion": "y"}\n{"text": "z"}\n')
     _, error = invoke("train", "sft", "--model", "m", "--data", bad, "--out", tmp_path / "b")
     assert error and "bad.jsonl:2" in error
+
+
+@pytest.mark.integration
+def test_dpo_trl_backend_two_steps(tmp_path):
+    prefs = tmp_path / "prefs.jsonl"
+    invoke("prefs", "from-labels", "--dataset", "jcm", "--split", "train", "--limit", 4,
+           "--out", prefs)  # fmt: skip
+    out = tmp_path / "dpo_trl"
+    invoke("train", "dpo", "--model", "smollm2-135m-instruct", "--prefs", prefs, "--out", out,
+           "--backend", "trl", "--max-steps", 2, *TINY)  # fmt: skip
+    curves = [json.loads(line) for line in (out / "curves.jsonl").read_text().splitlines()]
+    assert [c["step"] for c in curves] == [1, 2]
+    assert json.loads((out / "training_config.json").read_text())["backend"] == "trl"
+    assert (out / "adapter_model.safetensors").is_file()

@@ -26,7 +26,12 @@ from culturealign.alignment.fast_trainer import (
 )
 from culturealign.alignment.prefs import PreferencePair, read_pairs
 from culturealign.alignment.progress import step_bar
-from culturealign.alignment.recipes.common import load_base, prepare_out, write_manifest
+from culturealign.alignment.recipes.common import (
+    load_base,
+    prepare_out,
+    trl_hyperparams,
+    write_manifest,
+)
 from culturealign.errors import CultureAlignError
 
 REFERENCE_FILE = "reference_logps.safetensors"
@@ -141,23 +146,8 @@ def _run_trl(cfg: DPOConfig, model, tokenizer, pairs, resume, device, console) -
             tokenizer,
             [p.model_dump() for p in pairs],
             cfg.out / "checkpoints",
-            lora=cfg.lora,
             beta=cfg.beta,
-            learning_rate=cfg.learning_rate,
-            batch_size=cfg.batch_size,
-            grad_accum=cfg.grad_accum,
-            epochs=cfg.epochs,
-            max_steps=cfg.max_steps,
-            scheduler=cfg.scheduler,
-            warmup_ratio=cfg.warmup_ratio,
-            weight_decay=cfg.weight_decay,
-            max_grad_norm=cfg.max_grad_norm,
-            max_length=cfg.max_length,
-            seed=cfg.seed,
-            save_every=cfg.save_every,
-            keep_checkpoints=cfg.keep_checkpoints,
-            use_cpu=device == "cpu",
-            bf16=device.startswith("cuda"),  # TRL defaults to bf16, which a CPU cannot run
+            **trl_hyperparams(cfg, device),
             callbacks=[trl_adapter.log_callback(on_log)],
         )
         last = trl_adapter.last_trl_checkpoint(cfg.out / "checkpoints") if resume else None

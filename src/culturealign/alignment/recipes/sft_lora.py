@@ -18,7 +18,12 @@ from culturealign.alignment import trl_adapter
 from culturealign.alignment.config import SFTConfig
 from culturealign.alignment.curves import CURVES_FILE, PLOT_FILE, CurveLog, plot_curves
 from culturealign.alignment.progress import step_bar
-from culturealign.alignment.recipes.common import load_base, prepare_out, write_manifest
+from culturealign.alignment.recipes.common import (
+    load_base,
+    prepare_out,
+    trl_hyperparams,
+    write_manifest,
+)
 from culturealign.errors import CultureAlignError
 
 ROW_FORMATS = "{'prompt','completion'} strings, {'messages': [{role, content}...]} or {'text'}"
@@ -42,23 +47,8 @@ def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) ->
             tokenizer,
             rows,
             checkpoint_dir,
-            lora=cfg.lora,
-            learning_rate=cfg.learning_rate,
-            batch_size=cfg.batch_size,
-            grad_accum=cfg.grad_accum,
-            epochs=cfg.epochs,
-            max_steps=cfg.max_steps,
-            scheduler=cfg.scheduler,
-            warmup_ratio=cfg.warmup_ratio,
-            weight_decay=cfg.weight_decay,
-            max_grad_norm=cfg.max_grad_norm,
-            max_length=cfg.max_length,
-            seed=cfg.seed,
-            save_every=cfg.save_every,
-            keep_checkpoints=cfg.keep_checkpoints,
             completion_only_loss=cfg.completion_only_loss,
-            use_cpu=device == "cpu",
-            bf16=device.startswith("cuda"),  # TRL defaults to bf16, which a CPU cannot run
+            **trl_hyperparams(cfg, device),
             callbacks=[trl_adapter.log_callback(on_log)],
         )
         last = trl_adapter.last_trl_checkpoint(checkpoint_dir) if resume else None
