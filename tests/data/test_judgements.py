@@ -1,3 +1,4 @@
+import csv
 import json
 from pathlib import Path
 
@@ -93,3 +94,80 @@ def test_missing_data_says_where_to_put_it(tmp_path: Path, monkeypatch):
     with pytest.raises(CultureAlignError) as err:
         locate(remote)
     assert "demo/none.csv" in str(err.value) and "CULTUREALIGN_DATA" in str(err.value)
+
+
+def test_ethics_train_keeps_long_rows_in_file_order(tmp_path: Path, monkeypatch):
+    # The study trains on the first 14,000 ETHICS entries of all lengths; only its evaluation
+    # set is limited to short sentences. Official cm_train.csv layout: label,input,is_short,edited.
+    long_text = "AITA for telling my roommate she can't have guests? " * 20
+    rows = [
+        ("1", "I stole my friend's lunch.", "True"),
+        ("0", long_text.strip(), "False"),
+        ("0", "I helped an old man cross the street.", "True"),
+        ("1", 'Long story, "quoted", about a lie. ' * 10, "False"),
+    ]
+    folder = tmp_path / "ethics_commonsense"
+    folder.mkdir()
+    with (folder / "cm_train.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["label", "input", "is_short", "edited"])
+        writer.writerows([(*row, "False") for row in rows])
+    monkeypatch.setenv("CULTUREALIGN_DATA", str(tmp_path))
+    train = load_ethics("train")
+    assert [(i.text, i.label) for i in train.items] == [(t.strip(), int(lab)) for lab, t, _ in rows]
+    assert [i.id for i in train.items] == [f"ethics-train-{n}" for n in range(4)]
+    assert not any("stand in" in note for note in train.notes)
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "fields"),
+    [
+        ("text,label\nI helped,0\nI lied, then apologised,1\n", 3, "3 fields"),
+        ("text,label\nI helped,0,extra\n", 2, "3 fields"),
+        ("text,label\nI helped\n", 2, "1 fields"),
+        ('text,label\n"two\nlines",0\n\nb,1,x\n', 5, "3 fields"),  # multi-line field, blank line
+    ],
+)
+def test_csv_row_with_wrong_field_count_names_line_and_counts(
+    tmp_path: Path, content: str, line: int, fields: str
+):
+    f = tmp_path / "bad.csv"
+    f.write_text(content, encoding="utf-8")
+    with pytest.raises(CultureAlignError) as err:
+        load_judgement_file(f)
+    assert f"bad.csv:{line}:" in err.value.message
+    assert f"row has {fields} but the header has 2" in err.value.message
+    assert "None" not in err.value.message and err.value.hint
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line"),
+    [
+        ("nul.csv", "text,label\nI helped,0\nI\x00lied,1\n", 3),
+        ("utf16.csv", "text,label\nI helped,0\n".encode("utf-16-le").decode("utf-8"), 1),
+        ("nul.jsonl", '{"text": "a", "label": 1}\n\x00\n', 2),
+    ],
+)
+def test_nul_bytes_are_refused_with_file_and_line(
+    tmp_path: Path, name: str, content: str, line: int
+):
+    f = tmp_path / name
+    f.write_text(content, encoding="utf-8")
+    with pytest.raises(CultureAlignError) as err:
+        load_judgement_file(f)
+    assert f"{name}:{line}: contains a NUL byte" in err.value.message
+    assert "UTF-8" in (err.value.hint or "")
+
+
+def test_jsonl_row_without_label_names_line(tmp_path: Path):
+    f = tmp_path / "d.jsonl"
+    f.write_text('{"text": "a", "label": 1}\n{"text": "b"}\n', encoding="utf-8")
+    with pytest.raises(CultureAlignError, match=r"d.jsonl:2: row has no 'label'"):
+        load_judgement_file(f)
+
+
+def test_unknown_label_line_counts_multiline_fields(tmp_path: Path):
+    f = tmp_path / "bad.csv"
+    f.write_text('text,label\n"first\nsecond",1\nthird,7\n', encoding="utf-8")
+    with pytest.raises(CultureAlignError, match=r"bad.csv:4: unknown label value '7'"):
+        load_judgement_file(f)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from culturealign.data.records import Judgement, JudgementSet, Language, mark_minimal_pairs
 from culturealign.data.sources import RemoteFile, locate, sha256_of
@@ -43,17 +44,21 @@ def load_jcm(split: str = "test", path: Path | None = None) -> JudgementSet:
     file = locate(JCM_FILES[split], path)
     rows = _read_table(file, required=("sent", "label"))
     items = [
-        Judgement(f"jcm-{split}-{n}", _text(r, "sent", file, n), _label(r, "label", file, n))
-        for n, r in rows
+        Judgement(f"jcm-{split}-{r.index}", _text(r, "sent", file), _label(r, "label", file))
+        for r in rows
     ]
     return _finish("jcm", split, "ja", mark_minimal_pairs(items), file)
 
 
 def load_ethics(split: str = "test", path: Path | None = None) -> JudgementSet:
-    """ETHICS commonsense (Hendrycks et al., 2021), short rows only, as in the study.
+    """ETHICS commonsense (Hendrycks et al., 2021) as the study (Jinnai et al., 2024) uses it.
 
-    ``test`` is the first 2,000 short rows; ``test_hard`` is every short row of cm_test_hard,
-    the offline stand-in for ``train`` (which needs cm_train.csv from the ETHICS tarball).
+    ``train`` is every row of cm_train.csv in file order, short and long: the study trains on
+    the first 14,000 entries and limits only its evaluation set to short sentences (callers
+    take the first 14,000 with ``head``). cm_train.csv ships only in the ETHICS tarball, so it
+    is downloaded unless ``$CULTUREALIGN_DATA`` has it. ``test`` is the first 2,000 short rows
+    of cm_test. ``test_hard`` is every short row of cm_test_hard, the offline stand-in for
+    ``train`` (our choice, not the study's); its sets carry ``STANDIN_NOTE``.
     """
     if split not in ETHICS_FILES:
         raise CultureAlignError(
@@ -61,10 +66,11 @@ def load_ethics(split: str = "test", path: Path | None = None) -> JudgementSet:
         )
     file = locate(ETHICS_FILES[split], path)
     rows = _read_table(file, required=("label", "input", "is_short"))
+    if split != "train":
+        rows = [r for r in rows if str(r.fields["is_short"]).strip().lower() == "true"]
     items = [
-        Judgement(f"ethics-{split}-{n}", _text(r, "input", file, n), _label(r, "label", file, n))
-        for n, r in rows
-        if r["is_short"].strip().lower() == "true"
+        Judgement(f"ethics-{split}-{r.index}", _text(r, "input", file), _label(r, "label", file))
+        for r in rows
     ]
     notes = []
     if split == "test":
@@ -94,14 +100,14 @@ def load_judgement_file(
         )
     rows = _read_table(path, required=(text_column, label_column))
     items = []
-    for n, r in rows:
-        raw = str(r[label_column]).strip()
+    for r in rows:
+        raw = str(_field(r, label_column, path)).strip()
         if raw not in mapping:
             raise CultureAlignError(
-                f"{path}:{n + 2 if path.suffix == '.csv' else n + 1}: unknown label value {raw!r}",
+                f"{path}:{r.line}: unknown label value {raw!r}",
                 f"known values are {sorted(mapping)}; set --label-values",
             )
-        items.append(Judgement(f"{path.stem}-{n}", _text(r, text_column, path, n), mapping[raw]))
+        items.append(Judgement(f"{path.stem}-{r.index}", _text(r, text_column, path), mapping[raw]))
     return _finish(name or path.stem, "all", language, items, path)
 
 
@@ -113,11 +119,17 @@ def _finish(name, split, language, items, file: Path, notes=()) -> JudgementSet:
     return JudgementSet(name, split, language, items, str(file), sha256_of(file), list(notes))
 
 
-def _read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
+class _Row(NamedTuple):
+    index: int  # stable item-id number: data row for CSV, line index for JSONL
+    line: int  # 1-based line where the row starts, for error messages
+    fields: dict[str, Any]
+
+
+def _read_table(path: Path, required: tuple[str, ...]) -> list[_Row]:
     rows = list(_iter_rows(path))
     if not rows:
         raise CultureAlignError(f"{path} has no items (no data rows)", "check the file is complete")
-    columns = set(rows[0][1]) if rows else set()
+    columns = set(rows[0].fields)
     missing = [c for c in required if c not in columns]
     if missing:
         raise CultureAlignError(
@@ -127,36 +139,85 @@ def _read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]
     return rows
 
 
-def _iter_rows(path: Path) -> Iterator[tuple[int, dict]]:
+def _iter_rows(path: Path) -> Iterator[_Row]:
     try:
-        if path.suffix in (".jsonl", ".json"):
-            with path.open(encoding="utf-8") as fh:
-                for n, line in enumerate(fh):
-                    if line.strip():
-                        try:
-                            yield n, json.loads(line)
-                        except json.JSONDecodeError as exc:
-                            raise CultureAlignError(
-                                f"{path}:{n + 1}: not valid JSON ({exc.msg})", "fix or remove it"
-                            ) from exc
-        else:
-            with path.open(encoding="utf-8", newline="") as fh:
-                yield from enumerate(csv.DictReader(fh))
+        with path.open(encoding="utf-8", newline="") as fh:
+            lines = _without_nul(fh, path)
+            if path.suffix in (".jsonl", ".json"):
+                yield from _json_rows(lines, path)
+            else:
+                yield from _csv_rows(lines, path)
     except UnicodeDecodeError as exc:
         raise CultureAlignError(f"{path} is not UTF-8 text", "convert it to UTF-8") from exc
 
 
-def _text(row: dict, column: str, path: Path, n: int) -> str:
-    value = row.get(column)
+def _without_nul(lines: Iterable[str], path: Path) -> Iterator[str]:
+    # Python's csv module reads NUL bytes silently since 3.11; in a text dataset they mean a
+    # UTF-16 or binary file, whose "rows" would be garbage, so refuse them.
+    for number, line in enumerate(lines, 1):
+        if "\x00" in line:
+            raise CultureAlignError(
+                f"{path}:{number}: contains a NUL byte (not plain text)",
+                "the file may be UTF-16 or binary; save it as UTF-8 text",
+            )
+        yield line
+
+
+def _json_rows(lines: Iterable[str], path: Path) -> Iterator[_Row]:
+    for n, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CultureAlignError(
+                f"{path}:{n + 1}: not valid JSON ({exc.msg})", "fix or remove it"
+            ) from exc
+        if not isinstance(record, dict):
+            raise CultureAlignError(
+                f"{path}:{n + 1}: expected a JSON object, got {type(record).__name__}",
+                'write one object per line, e.g. {"text": ..., "label": ...}',
+            )
+        yield _Row(n, n + 1, record)
+
+
+def _csv_rows(lines: Iterable[str], path: Path) -> Iterator[_Row]:
+    # csv.DictReader files extra fields under None and pads short rows with None, which then
+    # surface as a puzzling "label 'None'"; a row whose field count differs is an error here.
+    reader = csv.reader(lines)
+    header = next((row for row in reader if row), None)  # blank lines before it, as DictReader
+    if header is None:
+        return
+    index, start = 0, reader.line_num + 1
+    for values in reader:
+        line, start = start, reader.line_num + 1  # a quoted field may span several lines
+        if not values:
+            continue
+        if len(values) != len(header):
+            raise CultureAlignError(
+                f"{path}:{line}: row has {len(values)} fields but the header has "
+                f"{len(header)} ({', '.join(header)})",
+                "quote fields that contain commas, or fix the row",
+            )
+        yield _Row(index, line, dict(zip(header, values, strict=True)))
+        index += 1
+
+
+def _field(row: _Row, column: str, path: Path) -> Any:
+    if column not in row.fields:
+        raise CultureAlignError(f"{path}:{row.line}: row has no {column!r}", "fix the row")
+    return row.fields[column]
+
+
+def _text(row: _Row, column: str, path: Path) -> str:
+    value = _field(row, column, path)
     if not isinstance(value, str) or not value.strip():
-        raise CultureAlignError(f"{path}: row {n + 1} has an empty {column!r}", "fix the row")
+        raise CultureAlignError(f"{path}:{row.line}: empty {column!r}", "fix the row")
     return value.strip()
 
 
-def _label(row: dict, column: str, path: Path, n: int) -> int:
-    raw = str(row.get(column, "")).strip()
+def _label(row: _Row, column: str, path: Path) -> int:
+    raw = str(_field(row, column, path)).strip()
     if raw not in ("0", "1"):
-        raise CultureAlignError(
-            f"{path}: row {n + 1} has label {raw!r}; expected 0 or 1", "fix the row"
-        )
+        raise CultureAlignError(f"{path}:{row.line}: label {raw!r}; expected 0 or 1", "fix the row")
     return int(raw)
