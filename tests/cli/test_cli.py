@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,8 +17,22 @@ def _assert_clean_error(result, *phrases):
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "error:" in result.stderr
+    assert len([line for line in result.stderr.splitlines() if "error:" in line]) == 1
     for phrase in phrases:
         assert phrase in result.stderr
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch) -> Path:
+    """An empty current directory for runs without --out (their default is ./runs/eval/...)."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # the CLI subprocess inherits it
+    return cwd
+
+
+def _assert_nothing_written(cwd: Path) -> None:
+    assert sorted(p.name for p in cwd.iterdir()) == []
 
 
 def test_help_lists_commands():
@@ -66,21 +81,40 @@ def test_wrong_columns(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_unknown_label_value(tmp_path):
+def test_unknown_label_value(tmp_path, workdir):
     f = tmp_path / "d.csv"
     f.write_text("text,label\nx,yes\n")
     r = run_cli("eval", "--model", "gemma-3-270m", "--task", "judgement", "--path", str(f))
     _assert_clean_error(r, "unknown label value 'yes'", "--label-values")
+    _assert_nothing_written(workdir)
 
 
-def test_empty_split(tmp_path):
+def test_empty_split(tmp_path, workdir):
     f = tmp_path / "d.jsonl"
     f.write_text("")
     r = run_cli("eval", "--model", "gemma-3-270m", "--task", "judgement", "--path", str(f))
     _assert_clean_error(r, "no items")
+    _assert_nothing_written(workdir)
 
 
-def test_missing_dataset_says_where_to_get_it(tmp_path):
+def test_row_with_extra_fields(tmp_path, workdir):
+    f = tmp_path / "d.csv"
+    f.write_text("text,label\nI helped,0\nI lied, then apologised,1\n")
+    r = run_cli("eval", "--model", "gemma-3-270m", "--task", "judgement", "--path", str(f))
+    _assert_clean_error(r, "d.csv:3:", "row has 3 fields but the header has 2", "fix:")
+    assert "None" not in r.stderr
+    _assert_nothing_written(workdir)
+
+
+def test_nul_bytes(tmp_path, workdir):
+    f = tmp_path / "d.csv"
+    f.write_bytes(b"text,label\nI helped,0\nI\x00lied,1\n")
+    r = run_cli("eval", "--model", "gemma-3-270m", "--task", "judgement", "--path", str(f))
+    _assert_clean_error(r, "d.csv:3: contains a NUL byte", "UTF-8")
+    _assert_nothing_written(workdir)
+
+
+def test_missing_dataset_says_where_to_get_it(tmp_path, workdir):
     env = {
         "CULTUREALIGN_DATA": str(tmp_path),
         "CULTUREALIGN_CACHE": str(tmp_path / "c"),
@@ -89,6 +123,7 @@ def test_missing_dataset_says_where_to_get_it(tmp_path):
     }
     r = run_cli("eval", "--model", "gemma-3-270m", "--task", "jcm", env=env)
     _assert_clean_error(r, "jcm/data_test.csv", "CULTUREALIGN_DATA")
+    _assert_nothing_written(workdir)
 
 
 def test_unknown_model(tmp_path):
@@ -106,10 +141,11 @@ def test_unknown_model(tmp_path):
     _assert_clean_error(r, "model folder not found")
 
 
-def test_unknown_task():
+def test_unknown_task(workdir):
     _assert_clean_error(
         run_cli("eval", "--model", "gemma-3-270m", "--task", "nope"), "unknown task"
     )
+    _assert_nothing_written(workdir)
 
 
 def test_unwritable_output_dir(tmp_path):
