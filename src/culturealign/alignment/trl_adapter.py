@@ -6,9 +6,10 @@ file changes (TRL's ``tokenizer`` -> ``processing_class`` rename broke many dire
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from culturealign.alignment.config import LoraSettings
 
@@ -270,7 +271,23 @@ def log_callback(on_log: Any) -> Any:
     return _Forward()
 
 
-def last_trl_checkpoint(out: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+class TrlCheckpoint(NamedTuple):
+    path: Path
+    step: int
 
-    return get_last_checkpoint(str(out)) if out.is_dir() else None
+
+def last_trl_checkpoint(folder: Path) -> TrlCheckpoint | None:
+    """The newest complete ``checkpoint-N`` in ``folder`` (TRL's ``output_dir``).
+
+    ``Trainer`` writes ``trainer_state.json`` last, so a kill in the middle of a save leaves a
+    folder without a readable one; transformers' ``get_last_checkpoint`` would pick that folder
+    and the resume would fail, so it is skipped here.
+    """
+    found = []
+    for path in folder.glob("checkpoint-*") if folder.is_dir() else ():
+        try:
+            state = json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        found.append(TrlCheckpoint(path, int(state["global_step"])))
+    return max(found, key=lambda c: c.step, default=None)

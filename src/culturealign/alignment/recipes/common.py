@@ -6,9 +6,11 @@ Recipes share these functions, never a base class; each recipe still reads top t
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from culturealign.alignment.config import TrainCommon
+from culturealign.alignment.fast_trainer import CHECKPOINTS
 from culturealign.errors import CultureAlignError
 from culturealign.paths import ensure_writable_dir, write_json_atomic
 
@@ -18,7 +20,7 @@ MANIFEST_FILE = "training_manifest.json"
 RUNTIME_FIELDS = {"device", "threads", "save_every", "keep_checkpoints"}
 
 
-def prepare_out(cfg: TrainCommon, resume: bool, has_checkpoint: bool) -> None:
+def prepare_out(cfg: TrainCommon, resume: bool) -> None:
     """Create ``cfg.out``; refuse to mix runs: a resume must use the saved config."""
     ensure_writable_dir(cfg.out)
     saved_path = cfg.out / CONFIG_FILE
@@ -37,12 +39,18 @@ def prepare_out(cfg: TrainCommon, resume: bool, has_checkpoint: bool) -> None:
                 f"--resume with a different config: {changed} differ from {saved_path}",
                 "resume with the same settings, or train into a new --out",
             )
-    elif has_checkpoint or (cfg.out / "adapter_config.json").exists():
+    elif _has_checkpoints(cfg.out) or (cfg.out / "adapter_config.json").exists():
         raise CultureAlignError(
             f"{cfg.out} already holds a training run",
             "pass --resume to continue it, or choose another --out",
         )
     write_json_atomic(saved_path, json.loads(cfg.model_dump_json()))
+
+
+def _has_checkpoints(out: Path) -> bool:
+    """Any backend's checkpoint, complete or not: both write under ``out/checkpoints``."""
+    folder = out / CHECKPOINTS
+    return folder.is_dir() and any(folder.iterdir())
 
 
 def model_source(name: str) -> str:

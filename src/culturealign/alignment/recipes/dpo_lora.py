@@ -19,8 +19,8 @@ from culturealign.alignment.config import DPOConfig
 from culturealign.alignment.curves import CURVES_FILE, PLOT_FILE, CurveLog, plot_curves
 from culturealign.alignment.fast_dpo import TokenizedPair, reference_logps, tokenize_pair
 from culturealign.alignment.fast_trainer import (
+    CHECKPOINTS,
     LoopSettings,
-    latest_checkpoint,
     train_loop,
     used_indices,
 )
@@ -42,8 +42,7 @@ def run(cfg: DPOConfig, resume: bool = False, console: Console | None = None) ->
     import torch
 
     pairs = read_pairs(cfg.prefs, cfg.limit)
-    has_ckpt = latest_checkpoint(cfg.out) is not None or trl_adapter.last_trl_checkpoint(cfg.out)
-    prepare_out(cfg, resume, bool(has_ckpt))
+    prepare_out(cfg, resume)
     started = time.perf_counter()
     torch.manual_seed(cfg.seed)
     model, tokenizer, device = load_base(cfg)
@@ -134,7 +133,11 @@ def _cached_reference(cfg, model, tokenizer, tokenized, used, console):
 
 
 def _run_trl(cfg: DPOConfig, model, tokenizer, pairs, resume, device, console) -> dict[str, Any]:
-    curves = CurveLog(cfg.out, resume_step=10**12 if resume else 0)
+    checkpoints = cfg.out / CHECKPOINTS  # TRL's output_dir: its checkpoint-N folders live here
+    last = trl_adapter.last_trl_checkpoint(checkpoints) if resume else None
+    resumed_from = last.step if last else 0
+    # Steps a killed run logged after its last checkpoint are redone, so their rows go.
+    curves = CurveLog(cfg.out, resume_step=resumed_from)
     with step_bar(console, "DPO (TRL)") as hook:
 
         def on_log(step: int, total: int, record: dict[str, Any]) -> None:
@@ -145,15 +148,14 @@ def _run_trl(cfg: DPOConfig, model, tokenizer, pairs, resume, device, console) -
             model,
             tokenizer,
             [p.model_dump() for p in pairs],
-            cfg.out / "checkpoints",
+            checkpoints,
             beta=cfg.beta,
             **trl_hyperparams(cfg, device),
             callbacks=[trl_adapter.log_callback(on_log)],
         )
-        last = trl_adapter.last_trl_checkpoint(cfg.out / "checkpoints") if resume else None
-        result = trainer.train(resume_from_checkpoint=last)
+        result = trainer.train(resume_from_checkpoint=str(last.path) if last else None)
     trainer.model.save_pretrained(str(cfg.out))
-    return {"steps": result.global_step, "loss": result.training_loss}
+    return {"steps": result.global_step, "resumed_from": resumed_from, "loss": result.training_loss}
 
 
 def _warn_template_mismatch(pairs: list[PreferencePair], tokenizer: Any, console) -> None:

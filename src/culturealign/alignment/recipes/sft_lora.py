@@ -17,6 +17,7 @@ from rich.console import Console
 from culturealign.alignment import trl_adapter
 from culturealign.alignment.config import SFTConfig
 from culturealign.alignment.curves import CURVES_FILE, PLOT_FILE, CurveLog, plot_curves
+from culturealign.alignment.fast_trainer import CHECKPOINTS
 from culturealign.alignment.progress import step_bar
 from culturealign.alignment.recipes.common import (
     load_base,
@@ -31,11 +32,14 @@ ROW_FORMATS = "{'prompt','completion'} strings, {'messages': [{role, content}...
 
 def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) -> dict[str, Any]:
     rows = read_sft_rows(cfg.data, cfg.limit)
-    checkpoint_dir = cfg.out / "checkpoints"
-    prepare_out(cfg, resume, trl_adapter.last_trl_checkpoint(checkpoint_dir) is not None)
+    prepare_out(cfg, resume)
+    checkpoints = cfg.out / CHECKPOINTS  # TRL's output_dir: its checkpoint-N folders live here
+    last = trl_adapter.last_trl_checkpoint(checkpoints) if resume else None
+    resumed_from = last.step if last else 0
     started = time.perf_counter()
     model, tokenizer, device = load_base(cfg)
-    curves = CurveLog(cfg.out, resume_step=10**12 if resume else 0)
+    # Steps a killed run logged after its last checkpoint are redone, so their rows go.
+    curves = CurveLog(cfg.out, resume_step=resumed_from)
     with step_bar(console, "SFT (TRL)") as hook:
 
         def on_log(step: int, total: int, record: dict[str, Any]) -> None:
@@ -46,13 +50,12 @@ def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) ->
             model,
             tokenizer,
             rows,
-            checkpoint_dir,
+            checkpoints,
             completion_only_loss=cfg.completion_only_loss,
             **trl_hyperparams(cfg, device),
             callbacks=[trl_adapter.log_callback(on_log)],
         )
-        last = trl_adapter.last_trl_checkpoint(checkpoint_dir) if resume else None
-        result = trainer.train(resume_from_checkpoint=last)
+        result = trainer.train(resume_from_checkpoint=str(last.path) if last else None)
     trainer.model.save_pretrained(str(cfg.out))
     plot_curves(cfg.out / CURVES_FILE, cfg.out / PLOT_FILE)
     summary = {
@@ -60,6 +63,7 @@ def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) ->
         "device": device,
         "rows": len(rows),
         "steps": result.global_step,
+        "resumed_from": resumed_from,
         "loss": result.training_loss,
         "wall_s": round(time.perf_counter() - started, 1),
     }
