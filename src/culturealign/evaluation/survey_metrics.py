@@ -10,14 +10,19 @@ cases and the reference implementations. Formulas (docs/tasks/survey.md has the 
   over the questions whose answer parsed (first integer in 0..10) and that have a gold
   answer; ``a`` the parsed answers, ``g`` the country's majority options, ``n`` the numbers
   of options. The paper reports ``100 * S_c`` and its mean over the 18 countries.
-* WVS mean-score correlation (Kim & Baek 2024): ``mu = sum_i p_i s_i`` for model and humans,
-  Pearson r over (question, country) pairs, overall / per category / per country.
+* WVS mean-score correlation (Kim & Baek 2024): ``mu = sum_i p_i s_i`` for model and humans;
+  headline = Pearson r per country over that country's questions, averaged over countries
+  (unweighted; per category the same within the category's questions). Secondary: r pooled
+  over (question, country) pairs, and r of the question-centred means (cultural signal only).
 * GlobalOpinionQA similarity (Durmus et al. 2023): ``1 - JSD(P_model, P_country)``, JSD the
-  Jensen-Shannon distance, averaged over (question, country) pairs; the spread is the sample
+  Jensen-Shannon distance, averaged over a question's countries, then over questions (or, as
+  the CultureBank code does, over all (question, country) pairs); the spread is the sample
   standard deviation of the per-country means. :func:`culturebank_similarity` is what the
   CultureBank code computes instead: ``1 - sqrt(JS divergence / K)``.
-* Culturally aware NLI (Huang & Yang 2023; CultureBank ``cultural_nli.py``): the best
-  macro-F1 of ``P(entail) > t`` over ``t in {0.6, 0.7, 0.8, 0.9, 1.0}``.
+* Culturally aware NLI (Huang & Yang 2023; CultureBank ``cultural_nli.py``): macro-F1 of
+  ``P(entail) > t``, ``t in {0.6, 0.7, 0.8, 0.9, 1.0}``. The original picks ``t`` on the scored
+  items themselves; :func:`cv_threshold_f1` picks it on the other folds (5-fold, grouped by
+  premise) and scores each item with a threshold it did not help choose.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import math
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -69,8 +74,8 @@ def culturespa_country_scores(
 ) -> dict[str, float]:
     """:func:`culturespa_score` per country from ``answers[country][question id]``.
 
-    Gold is the option code of the country's published majority answer; questions without
-    one (empty in the proportions file) or without an answer are skipped, as in the original.
+    Gold is the option code of the country's majority answer in the proportions file;
+    questions without one (empty there) or without an answer are skipped, as in the original.
     """
     out = {}
     for country, by_question in answers.items():
@@ -132,24 +137,54 @@ class MeanPair(NamedTuple):
     human: float
 
 
-def correlation_table(rows: Iterable[MeanPair]) -> dict[str, dict[str, Correlation]]:
-    """Pearson r overall, per category (rows without one are left out) and per country."""
+class WVSCorrelations(NamedTuple):
+    """The WVS mean-score correlations of one set of (question, country) means."""
+
+    r: float  # headline: unweighted mean over countries of the per-country r
+    per_country: dict[str, Correlation]  # over the country's questions
+    pooled: Correlation  # over all (question, country) pairs: mostly between-question spread
+    centred: Correlation  # over pairs, each question's mean over countries subtracted
+
+
+def wvs_correlations(rows: Iterable[MeanPair]) -> WVSCorrelations:
+    """Per-country r (the headline is their mean), the pooled r and the question-centred r.
+
+    Both the per-country and the pooled r are high for a model that knows only which questions
+    people agree with everywhere; only the centred r asks whether the model's answers move
+    across countries the way people's do (NaN when the model's answers do not move).
+    """
     rows = list(rows)
-    by_cat: dict[str, list[MeanPair]] = defaultdict(list)
     by_country: dict[str, list[MeanPair]] = defaultdict(list)
     for row in rows:
         by_country[row.country].append(row)
-        if row.category:
-            by_cat[row.category].append(row)
+    per_country = {c: _corr(group) for c, group in by_country.items()}
+    finite = [v.r for v in per_country.values() if math.isfinite(v.r)]
+    mean_r = statistics.fmean(finite) if finite else math.nan
+    return WVSCorrelations(mean_r, per_country, _corr(rows), _corr(question_centred(rows)))
 
-    def corr(group: list[MeanPair]) -> Correlation:
-        return pearson([r.model for r in group], [r.human for r in group])
 
-    return {
-        "overall": {"all": corr(rows)},
-        "category": {k: corr(v) for k, v in sorted(by_cat.items())},
-        "country": {k: corr(v) for k, v in by_country.items()},
-    }
+def _corr(group: Sequence[MeanPair]) -> Correlation:
+    return pearson([r.model for r in group], [r.human for r in group])
+
+
+def question_centred(rows: Sequence[MeanPair]) -> list[MeanPair]:
+    """Each mean minus its question's mean over countries (questions in one country dropped)."""
+    by_q: dict[str, list[MeanPair]] = defaultdict(list)
+    for row in rows:
+        by_q[row.question].append(row)
+    out = []
+    for group in by_q.values():
+        if len(group) < 2:
+            continue
+        mm = statistics.fmean(r.model for r in group)
+        mh = statistics.fmean(r.human for r in group)
+        # a country-blind model's means equal their mean up to rounding: make that exactly 0
+        out += [r._replace(model=_zero(r.model - mm), human=r.human - mh) for r in group]
+    return out
+
+
+def _zero(x: float, tol: float = 1e-12) -> float:
+    return 0.0 if abs(x) < tol else x
 
 
 class GroupComparison(NamedTuple):
@@ -213,28 +248,42 @@ def culturebank_similarity(
     return math.nan if math.isnan(div) else 1.0 - math.sqrt(max(div, 0.0))  # eps: ~-1e-17
 
 
+AVERAGES = ("question", "pair")
+
+
 class CountrySimilarity(NamedTuple):
-    mean: float  # over all (question, country) pairs
+    mean: float  # over questions (each its countries' mean) or over pairs, see ``average``
     std: float  # sample std of the per-country means
     per_country: dict[str, float]
-    n: int
+    n: int  # finite (question, country) similarities
+    per_question: dict[str, float]
 
 
-def aggregate_similarity(pairs: Iterable[tuple[str, float]]) -> CountrySimilarity:
-    """Average ``(country, similarity)`` pairs overall and per country; NaNs are dropped.
+def aggregate_similarity(
+    triples: Iterable[tuple[str, str, float]], average: str = "question"
+) -> CountrySimilarity:
+    """Average ``(question, country, similarity)`` overall and per country; NaNs are dropped.
 
-    The overall mean is over pairs (not a mean of country means), as in the CultureBank code;
-    the spread is ``statistics.stdev`` of the per-country means.
+    ``average="question"`` (Durmus et al.: mean over a question's countries, then over
+    questions) weighs every question once however many countries it has; ``"pair"`` is the
+    flat mean over (question, country) pairs that the CultureBank code computes. The spread is
+    ``statistics.stdev`` of the per-country means either way.
     """
+    if average not in AVERAGES:
+        raise ValueError(f"average must be one of {', '.join(AVERAGES)}, not {average!r}")
     by_country: dict[str, list[float]] = defaultdict(list)
-    for country, sim in pairs:
+    by_question: dict[str, list[float]] = defaultdict(list)
+    for question, country, sim in triples:
         if math.isfinite(sim):
             by_country[country].append(sim)
+            by_question[question].append(sim)
     means = {c: statistics.fmean(v) for c, v in by_country.items()}
+    per_question = {q: statistics.fmean(v) for q, v in by_question.items()}
     flat = [s for v in by_country.values() for s in v]
-    overall = statistics.fmean(flat) if flat else math.nan
+    units = list(per_question.values()) if average == "question" else flat
+    overall = statistics.fmean(units) if units else math.nan
     std = statistics.stdev(means.values()) if len(means) > 1 else math.nan
-    return CountrySimilarity(overall, std, means, len(flat))
+    return CountrySimilarity(overall, std, means, len(flat), per_question)
 
 
 # -- Culturally aware NLI --------------------------------------------------------------------
@@ -258,7 +307,7 @@ class ThresholdF1(NamedTuple):
 def best_threshold_f1(
     gold: Sequence[bool], p_entail: Sequence[float], thresholds: Sequence[float] = CALI_THRESHOLDS
 ) -> ThresholdF1:
-    """The best macro-F1 of ``P(entail) > t`` over the published thresholds (first best wins)."""
+    """The best macro-F1 of ``P(entail) > t`` over the original's thresholds (first best wins)."""
     y = [int(g) for g in gold]
     best = ThresholdF1(-1.0, math.nan)
     for t in thresholds:
@@ -268,16 +317,52 @@ def best_threshold_f1(
     return best
 
 
+CALI_FOLDS = 5
+
+
+def premise_folds(premises: Sequence[Hashable], k: int = CALI_FOLDS, seed: int = 0) -> np.ndarray:
+    """A fold (0..k-1) per item; items sharing a premise share a fold (seeded shuffle).
+
+    CALI asks about 3 hypotheses per premise on average; keeping a premise's items together
+    keeps what the threshold learns about one premise out of that premise's scores.
+    """
+    unique = list(dict.fromkeys(premises))
+    order = np.random.default_rng(seed).permutation(len(unique))
+    fold_of = {unique[i]: rank % k for rank, i in enumerate(order)}
+    return np.array([fold_of[p] for p in premises], dtype=int)
+
+
+class CrossValidatedF1(NamedTuple):
+    f1: float  # macro-F1 of all out-of-fold predictions pooled
+    thresholds: list[float]  # the threshold chosen for each fold, on the other folds
+
+
+def cv_threshold_f1(
+    gold: Sequence[bool],
+    p_entail: Sequence[float],
+    folds: Sequence[int],
+    thresholds: Sequence[float] = CALI_THRESHOLDS,
+) -> CrossValidatedF1:
+    """Macro-F1 where each fold is predicted with the threshold best on the other folds."""
+    y, p, f = np.asarray(gold, dtype=int), np.asarray(p_entail, dtype=float), np.asarray(folds)
+    chosen, pred = [], np.zeros_like(y)
+    for fold in range(int(f.max()) + 1 if len(f) else 0):
+        rest = f != fold
+        # a fold with nothing else to learn from (one premise) takes the first threshold
+        t = best_threshold_f1(list(y[rest]), list(p[rest]), thresholds).threshold
+        t = t if rest.any() else thresholds[0]
+        chosen.append(t)
+        pred = np.where(f == fold, (p > t).astype(int), pred)
+    return CrossValidatedF1(macro_f1(list(y), list(pred)) if len(y) else math.nan, chosen)
+
+
+def floor_f1(gold: Sequence[bool]) -> dict[str, float]:
+    """Macro-F1 of the constant answers: what a model with no signal at all scores."""
+    y = [int(g) for g in gold]
+    return {"all_not_entail": macro_f1(y, [0] * len(y)), "all_entail": macro_f1(y, [1] * len(y))}
+
+
 # -- Vectorised forms for bootstrap resampling (statistic(*arrays, axis=-1)) ------------------
-def pearson_r(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Pearson r along ``axis`` (NaN where a side is constant)."""
-    xm = x - x.mean(axis=axis, keepdims=True)
-    ym = y - y.mean(axis=axis, keepdims=True)
-    den = np.sqrt((xm * xm).sum(axis=axis) * (ym * ym).sum(axis=axis))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (xm * ym).sum(axis=axis) / den
-
-
 def macro_f1_binary(gold: np.ndarray, pred: np.ndarray, axis: int = -1) -> np.ndarray:
     """:func:`macro_f1` for 0/1 arrays along ``axis``, over the classes present in either."""
     total, present = 0.0, 0
@@ -291,12 +376,50 @@ def macro_f1_binary(gold: np.ndarray, pred: np.ndarray, axis: int = -1) -> np.nd
     return total / np.maximum(present, 1)
 
 
-def best_threshold_f1_array(
-    gold: np.ndarray, p_entail: np.ndarray, axis: int = -1, thresholds=CALI_THRESHOLDS
+def cv_threshold_f1_array(
+    gold: np.ndarray,
+    p_entail: np.ndarray,
+    folds: np.ndarray,
+    axis: int = -1,
+    thresholds: Sequence[float] = CALI_THRESHOLDS,
 ) -> np.ndarray:
-    """:func:`best_threshold_f1` (the F1 only) along ``axis``."""
-    scores = [macro_f1_binary(gold, (p_entail > t).astype(int), axis) for t in thresholds]
-    return np.max(np.stack(scores), axis=0)
+    """:func:`cv_threshold_f1` (the F1 only) along the last axis, the folds re-chosen per row."""
+    pred = np.zeros_like(gold)
+    for fold in range(int(folds.max()) + 1):
+        rest = folds != fold
+        scores = [
+            macro_f1_binary(np.where(rest, gold, -1), np.where(rest, p_entail > t, -1), axis)
+            for t in thresholds
+        ]
+        best = np.asarray(thresholds)[np.argmax(np.stack(scores), axis=0)]  # first best wins
+        pred = np.where(folds == fold, p_entail > np.expand_dims(best, -1), pred)
+    return macro_f1_binary(gold, pred, axis)
+
+
+def correlation_resampled(
+    model: np.ndarray, human: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean per-country r and pooled r for each row of question ``weights``.
+
+    ``model`` and ``human`` are (questions x countries) means, NaN where missing; a country
+    with fewer than 3 questions or a constant side has no r and is left out of the mean.
+    """
+    valid = np.isfinite(model) & np.isfinite(human)
+    x, y = np.where(valid, model, 0.0), np.where(valid, human, 0.0)
+    sums = [weights @ a for a in (valid.astype(float), x, y, x * x, y * y, x * y)]
+    per_country = _r_from_sums(*sums)
+    count = np.isfinite(per_country).sum(axis=-1)
+    mean = np.nansum(per_country, axis=-1) / np.where(count > 0, count, np.nan)
+    return mean, _r_from_sums(*(s.sum(axis=-1) for s in sums))
+
+
+def _r_from_sums(*sums: np.ndarray) -> np.ndarray:
+    n, sx, sy, sxx, syy, sxy = sums
+    vx, vy = n * sxx - sx * sx, n * syy - sy * sy
+    # relative tolerance: a constant side leaves rounding residue, not exactly 0
+    ok = (n >= 3) & (vx > 1e-12 * n * sxx) & (vy > 1e-12 * n * syy)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, (n * sxy - sx * sy) / np.sqrt(np.where(ok, vx * vy, 1.0)), np.nan)
 
 
 def culturespa_resampled(

@@ -22,21 +22,26 @@ import numpy as np
 from culturealign.data.survey import SurveyQuestion, SurveySet
 from culturealign.evaluation.metrics import bootstrap
 from culturealign.evaluation.survey_metrics import (
+    CALI_FOLDS,
     MeanPair,
     aggregate_similarity,
     best_threshold_f1,
-    best_threshold_f1_array,
     compare_groups,
-    correlation_table,
+    correlation_resampled,
     culturebank_similarity,
     culturespa_country_scores,
     culturespa_resampled,
+    cv_threshold_f1,
+    cv_threshold_f1_array,
+    floor_f1,
     mean_score,
     normalised_mean,
     opinion_similarity,
-    pearson_r,
     percentile_ci,
+    premise_folds,
+    question_centred,
     question_weights,
+    wvs_correlations,
 )
 from culturealign.paths import write_text_atomic
 
@@ -47,6 +52,7 @@ WVS_COLUMNS = (
     "culturespa_gain",
     "r_unaware",
     "r_aware",
+    "r_centred_aware",
     "similarity_unaware",
     "similarity_aware",
 )
@@ -56,7 +62,8 @@ JSD_BASE = 2.0  # bounds 1 - JSD to [0, 1]; Durmus et al. do not state the base
 
 
 def cali_columns(groups: Sequence[str]) -> tuple[str, ...]:
-    return tuple(f"f1_{g}" for g in groups)
+    """Each group's F1 with its floor (the better constant answer) beside it."""
+    return tuple(c for g in groups for c in (f"f1_{g}", f"floor_{g}"))
 
 
 def _est(value: float, low: float | None = None, high: float | None = None) -> dict[str, Any]:
@@ -138,42 +145,83 @@ def _mean_pairs(rows: list[tuple]) -> list[MeanPair]:
     return [p for p in out if math.isfinite(p.model) and math.isfinite(p.human)]
 
 
-def _similarities(rows: list[tuple], kind: str = "jsd") -> list[tuple[str, float]]:
+def _similarities(rows: list[tuple], kind: str = "jsd") -> list[tuple[str, str, float]]:
     out = []
     for q, c, r in rows:
         probs = _model_probs(q, r)
         gold = q.distributions[c]
         if probs is None or sum(gold) <= 0:
-            out.append((c, math.nan))
+            out.append((q.id, c, math.nan))
         elif kind == "culturebank":
-            out.append((c, culturebank_similarity(probs, gold)))
+            out.append((q.id, c, culturebank_similarity(probs, gold)))
         else:
-            out.append((c, opinion_similarity(probs, gold, JSD_BASE)))
+            out.append((q.id, c, opinion_similarity(probs, gold, JSD_BASE)))
     return out
+
+
+def _similarity_estimate(sims: list[tuple[str, str, float]], average: str) -> dict | None:
+    """Mean similarity with a bootstrap interval over its averaging units (questions or pairs)."""
+    agg = aggregate_similarity(sims, average)
+    if average == "question":
+        units = np.array(list(agg.per_question.values()))
+    else:
+        units = np.array([s for _, _, s in sims if math.isfinite(s)])
+    return bootstrap(np.mean, units).as_dict() if len(units) else None
+
+
+def _mean_grids(pairs: list[MeanPair], survey: SurveySet) -> tuple[np.ndarray, np.ndarray]:
+    """Model and human means as (questions x countries) grids, NaN where missing."""
+    row = {q.id: i for i, q in enumerate(survey.questions)}
+    col = {c: j for j, c in enumerate(survey.countries)}
+    model = np.full((len(row), len(col)), np.nan)
+    human = model.copy()
+    for p in pairs:
+        model[row[p.question], col[p.country]] = p.model
+        human[row[p.question], col[p.country]] = p.human
+    return model, human
 
 
 def _by_category(rows: list[tuple], survey: SurveySet) -> dict[str, dict[str, Any]]:
     cats: dict[str, list[tuple]] = defaultdict(list)
     for row in rows:
         cats[row[0].category or "(no WorldValuesBench category)"].append(row)
-    table = correlation_table(_mean_pairs(rows))["category"]
     out = {}
     for cat, sub in sorted(cats.items()):
         scores, _ = _culturespa(sub, survey)
         finite = [v for v in scores.values() if math.isfinite(v)]
-        corr = table.get(cat)
+        corr = wvs_correlations(_mean_pairs(sub))
         out[cat] = {
             "culturespa": float(np.mean(finite)) if finite else math.nan,
-            "r": corr.r if corr else math.nan,
+            "r": corr.r,
+            "r_pooled": corr.pooled.r,
             "questions": len({q.id for q, _, _ in sub}),
         }
     return out
 
 
+def _correlations(
+    pairs: list[MeanPair], survey: SurveySet, weights: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """Headline r (mean of per-country r), pooled r and centred r; intervals resample questions."""
+    corr = wvs_correlations(pairs)
+    mean_draws, pooled_draws = correlation_resampled(*_mean_grids(pairs, survey), weights)
+    _, centred_draws = correlation_resampled(*_mean_grids(question_centred(pairs), survey), weights)
+    return {
+        "r": _est(*percentile_ci(corr.r, mean_draws)),
+        "r_pooled": _est(*percentile_ci(corr.pooled.r, pooled_draws)),
+        "r_centred": _est(*percentile_ci(corr.centred.r, centred_draws)),
+    }
+
+
 def summarise_wvs(
     records: list[dict[str, Any]], survey: SurveySet, western: Iterable[str] = ()
 ) -> dict[str, Any]:
-    """CultureSPA score, WVS mean-score correlation and 1 - JSD, per persona and country."""
+    """CultureSPA score, WVS mean-score correlations and 1 - JSD, per persona and country.
+
+    ``r_*`` is the mean over countries of each country's r over its questions (Kim & Baek's
+    statistic; the unweighted mean is our aggregation), ``r_pooled_*`` the r over all
+    (question, country) pairs and ``r_centred_*`` the r of question-centred means.
+    """
     rows_by = _expand(records, survey)
     gold, n_opts = _gold_grid(survey)
     weights = question_weights(len(survey.questions))
@@ -188,15 +236,13 @@ def summarise_wvs(
         draws = culturespa_resampled(grids[persona], gold, n_opts, weights)
         out[f"culturespa_{persona}"] = _est(*percentile_ci(value, draws))
         pairs = _mean_pairs(rows)
-        x, y = np.array([p.model for p in pairs]), np.array([p.human for p in pairs])
-        out[f"r_{persona}"] = bootstrap(pearson_r, x, y).as_dict() if len(pairs) > 2 else None
+        out |= {f"{k}_{persona}": v for k, v in _correlations(pairs, survey, weights).items()}
         sims = _similarities(rows)
-        sim_values = np.array([s for _, s in sims if math.isfinite(s)])
-        out[f"similarity_{persona}"] = bootstrap(np.mean, sim_values).as_dict()
+        out[f"similarity_{persona}"] = _similarity_estimate(sims, "question")
         out[f"invalid_rate_{persona}"] = _est(
             float(np.mean([r.get("answer") is None for r in records if r["persona"] == persona]))
         )
-        corr = correlation_table(pairs)["country"]
+        corr = wvs_correlations(pairs).per_country
         sim_country = aggregate_similarity(sims).per_country
         out["per_country"][persona] = {
             c: {
@@ -230,17 +276,19 @@ def _gains(per_country: dict[str, dict[str, dict[str, float]]], metric: str) -> 
 
 # -- GlobalOpinionQA ------------------------------------------------------------------------
 def summarise_opinions(
-    records: list[dict[str, Any]], survey: SurveySet, similarity: str = "jsd"
+    records: list[dict[str, Any]],
+    survey: SurveySet,
+    similarity: str = "jsd",
+    average: str = "question",
 ) -> dict[str, Any]:
-    """Similarity over (question, country) pairs, its per-country means and their spread."""
+    """Similarity averaged per question then over questions (or over pairs), and its spread."""
     rows_by = _expand(records, survey)
     out: dict[str, Any] = {"primary": "similarity", "similarity_kind": similarity}
-    out["per_country"] = {}
+    out |= {"average": average, "per_country": {}}
     for persona in [p for p in PERSONAS if p in rows_by]:
         sims = _similarities(rows_by[persona], similarity)
-        agg = aggregate_similarity(sims)
-        finite = np.array([s for _, s in sims if math.isfinite(s)])
-        out[f"similarity_{persona}"] = bootstrap(np.mean, finite).as_dict() if len(finite) else None
+        agg = aggregate_similarity(sims, average)
+        out[f"similarity_{persona}"] = _similarity_estimate(sims, average)
         out[f"std_{persona}"] = _est(agg.std)
         out[f"invalid_rate_{persona}"] = _est(1 - agg.n / max(len(sims), 1))
         out["per_country"][persona] = {c: {"similarity": v} for c, v in agg.per_country.items()}
@@ -250,19 +298,35 @@ def summarise_opinions(
 
 
 # -- CALI -----------------------------------------------------------------------------------
+THRESHOLD_CHOICE = f"{CALI_FOLDS}-fold cross-validation, folds grouped by premise (seed 0)"
+
+
 def summarise_cali(records: list[dict[str, Any]], groups: Sequence[str]) -> dict[str, Any]:
-    """Best macro-F1 over the published thresholds, per persona group (US, IN)."""
-    out: dict[str, Any] = {"primary": "f1", "per_country": {"aware": {}}}
+    """Cross-validated macro-F1 per persona group (US, IN), with the constant-answer floors.
+
+    ``f1_*`` scores every item with a threshold chosen on the other folds; ``floor_*`` is the
+    better of all-"entail" and all-"not entail". The original protocol (threshold chosen on the
+    scored items) is kept per group as ``f1_threshold_on_test``: in-sample, so optimistic.
+    """
+    out: dict[str, Any] = {"primary": "f1", "threshold_choice": THRESHOLD_CHOICE}
+    out["per_country"] = {"aware": {}}
     for group in groups:
         rows = [r for r in records if r["group"] == group]
         gold = np.array([r["target"] for r in rows], dtype=int)
         p = np.array([r["p_entail"] for r in rows], dtype=float)
-        best = best_threshold_f1(list(gold.astype(bool)), list(p))
-        ci = bootstrap(best_threshold_f1_array, gold, p).as_dict()
-        out[f"f1_{group}"] = {**ci, "value": best.f1}
+        folds = premise_folds([r["premise"] for r in rows])
+        cv = cv_threshold_f1(list(gold.astype(bool)), list(p), list(folds))
+        ci = bootstrap(cv_threshold_f1_array, gold, p, folds).as_dict() if len(rows) else {}
+        floors = floor_f1(list(gold.astype(bool)))
+        in_sample = best_threshold_f1(list(gold.astype(bool)), list(p))
+        out[f"f1_{group}"] = {**ci, "value": cv.f1}
+        out[f"floor_{group}"] = _est(max(floors.values()) if rows else math.nan)
         out["per_country"]["aware"][group] = {
-            "f1": best.f1,
-            "threshold": best.threshold,
+            "f1": cv.f1,
+            "thresholds": cv.thresholds,
+            **{f"f1_{k}": v for k, v in floors.items()},
+            "f1_threshold_on_test": in_sample.f1,
+            "threshold_on_test": in_sample.threshold,
             "mean_p_entail": float(p.mean()) if len(p) else math.nan,
             "n": len(rows),
         }
@@ -314,15 +378,15 @@ def report_markdown(summary: dict[str, Any]) -> str:
         cells = [_num(per_country[p].get(c, {}).get(primary)) for p in personas]
         cells += [_num(gains.get(c))] if gains else []
         parts.append(f"| {c} | " + " | ".join(cells) + " |\n")
+    parts += _correlation_section(m) + _cali_section(m)
     for persona, cats in m.get("per_category", {}).items():
+        parts.append(f"\n## Per category ({persona})\n\n")
         parts.append(
-            f"\n## Per category ({persona})\n\n| category | questions | culturespa | r |\n"
+            "| category | questions | culturespa | r | r pooled |\n|---|---|---|---|---|\n"
         )
-        parts.append("|---|---|---|---|\n")
         for cat, v in cats.items():
-            parts.append(
-                f"| {cat} | {v['questions']} | {_num(v['culturespa'])} | {_num(v['r'])} |\n"
-            )
+            cells = [_num(v["culturespa"]), _num(v["r"]), _num(v.get("r_pooled"))]
+            parts.append(f"| {cat} | {v['questions']} | " + " | ".join(cells) + " |\n")
     for persona, groups in m.get("western_vs_rest", {}).items():
         parts.append(
             f"\n## Western vs non-Western ({persona})\n\n| metric | Western | rest | gap |\n"
@@ -333,6 +397,48 @@ def report_markdown(summary: dict[str, Any]) -> str:
                 f"| {metric} | {_num(v['group'])} | {_num(v['rest'])} | {_num(v['difference'])} |\n"
             )
     return "".join(parts)
+
+
+def _value(estimate: Any) -> Any:
+    return estimate.get("value") if isinstance(estimate, dict) else estimate
+
+
+def _correlation_section(m: dict[str, Any]) -> list[str]:
+    """WVS: the headline r beside the pooled r, which a culture-blind model also scores high on."""
+    personas = [p for p in PERSONAS if f"r_pooled_{p}" in m]
+    if not personas:
+        return []
+    parts = [
+        "\n## Mean-score correlations\n\n"
+        "r = mean over countries of each country's Pearson r over its questions (headline); "
+        "r pooled = over all (question, country) pairs; r centred = over pairs after "
+        "subtracting each question's mean over countries (only this one needs answers that "
+        "change with the country).\n\n| persona | r | r pooled | r centred |\n|---|---|---|---|\n"
+    ]
+    for p in personas:
+        cells = [_num(_value(m.get(f"{k}_{p}"))) for k in ("r", "r_pooled", "r_centred")]
+        parts.append(f"| {p} | " + " | ".join(cells) + " |\n")
+    return parts
+
+
+def _cali_section(m: dict[str, Any]) -> list[str]:
+    """CALI: each F1 beside the floors a constant answer reaches and the in-sample F1."""
+    rows = m.get("per_country", {}).get("aware", {})
+    if not any("f1_all_not_entail" in v for v in rows.values()):
+        return []
+    parts = [
+        f"\n## F1 and its floors\n\nF1: threshold chosen by {m.get('threshold_choice')}. "
+        "Floors: macro-F1 of answering the same everywhere. In-sample: the original protocol, "
+        "threshold chosen on the scored items (optimistic).\n\n"
+        "| group | F1 | all not entail | all entail | in-sample F1 (t) | thresholds per fold |\n"
+        "|---|---|---|---|---|---|\n"
+    ]
+    for group, v in rows.items():
+        cells = [_num(v.get(k)) for k in ("f1", "f1_all_not_entail", "f1_all_entail")]
+        cells.append(f"{_num(v.get('f1_threshold_on_test'))} ({v.get('threshold_on_test')})")
+        cells.append(", ".join(str(t) for t in v.get("thresholds", [])))
+        parts.append(f"| {group} | " + " | ".join(cells) + " |\n")
+    return parts
 
 
 def _bar_chart(

@@ -11,6 +11,10 @@ ways to answer:
 
 Version history:
   1: initial (CultureSPA / CultureBank wordings, see :mod:`culturealign.prompts.survey`).
+  2: wvs-culturespa: ``r_*`` is the mean of per-country r (pooled r kept as ``r_pooled_*``),
+     similarity averaged per question first; globalopinionqa: similarity averaged per question
+     first (``average=pair`` gives the flat mean); cali: threshold chosen by 5-fold
+     cross-validation over premises, floors reported.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from culturealign.data.globalopinionqa import Subset, load_globalopinionqa
 from culturealign.data.survey import SurveyQuestion, SurveySet
 from culturealign.data.wvs import COUNTRIES, WESTERN, load_culturespa_wvs
 from culturealign.evaluation import survey_report as report
-from culturealign.evaluation.survey_metrics import parse_first_integer
+from culturealign.evaluation.survey_metrics import AVERAGES, parse_first_integer
 from culturealign.evaluation.task import Mode, Sample, Task, task
 from culturealign.models.base import ChoiceRequest, GenerationConfig, LanguageModel
 from culturealign.prompts.survey import (
@@ -257,7 +261,7 @@ def _survey_task(
 
 
 # -- tasks ----------------------------------------------------------------------------------
-@task("wvs-culturespa", version=1)
+@task("wvs-culturespa", version=2)
 def wvs_culturespa(
     persona: str = "both",
     prompt: str = "culturespa",
@@ -275,25 +279,34 @@ def wvs_culturespa(
     return _survey_task(survey, persona, prompt, mode, chat, args, metrics, report.WVS_COLUMNS)
 
 
-@task("globalopinionqa", version=1)
+@task("globalopinionqa", version=2)
 def globalopinionqa(
     persona: str = "aware",
     subset: Subset = "union",
     similarity: str = "jsd",
+    average: str = "question",
     mode: Mode = "choice",
     countries: str | None = None,
     limit: int | None = None,
     chat: bool | None = None,
     data_path: Path | None = None,
 ) -> Task:
-    """GlobalOpinionQA subsets: 1 - JSD to each country's answers, and its spread (CultureBank)."""
+    """GlobalOpinionQA subsets: 1 - JSD to each country's answers, and its spread (CultureBank).
+
+    ``average="question"`` (Durmus et al.) averages a question's countries, then questions;
+    ``"pair"`` is the flat mean over (question, country) pairs of the CultureBank code.
+    """
     if similarity not in report.SIMILARITIES:
         raise ValueError(f"similarity must be one of {', '.join(report.SIMILARITIES)}")
-    args = dict(persona=persona, subset=subset, similarity=similarity, mode=mode)
+    if average not in AVERAGES:
+        raise ValueError(f"average must be one of {', '.join(AVERAGES)}, not {average!r}")
+    args = dict(persona=persona, subset=subset, similarity=similarity, average=average, mode=mode)
     args |= dict(countries=countries, limit=limit, chat=chat)
     survey = load_globalopinionqa(subset, data_path).restrict(_country_list(countries))
     survey = survey.head(limit)
-    metrics = partial(report.summarise_opinions, survey=survey, similarity=similarity)
+    metrics = partial(
+        report.summarise_opinions, survey=survey, similarity=similarity, average=average
+    )
     columns = report.OPINION_COLUMNS
     return _survey_task(survey, persona, "culturebank", mode, chat, args, metrics, columns)
 
@@ -310,7 +323,7 @@ class NLIScorer:
         return {"logprobs": output, "probs": probs, "p_entail": probs[0], "prediction": best}
 
 
-@task("cali", version=1)
+@task("cali", version=2)
 def cali(
     groups: str = "US,IN",
     template: str = "culturebank-cali",
@@ -319,7 +332,11 @@ def cali(
     chat: bool | None = None,
     data_path: Path | None = None,
 ) -> Task:
-    """Culturally aware NLI: macro-F1 of P(entail) > t, US and India personas (CultureBank)."""
+    """Culturally aware NLI: macro-F1 of P(entail) > t, US and India personas (CultureBank).
+
+    ``t`` is chosen by cross-validation over premises (the original chose it on the scored
+    items); the F1 of answering all-"entail" / all-"not entail" is reported beside it.
+    """
     if mode != "choice":
         raise ValueError("cali scores next-token probabilities of E/N/C only (mode=choice)")
     wanted = _country_list(groups) or []
@@ -330,6 +347,7 @@ def cali(
     args = dict(groups=",".join(wanted), template=template, limit=limit, chat=chat)
     data = load_cali(data_path).unique_pairs().head(limit)
     tmpl = TEMPLATES[template]
+    premise_ids = {p: i for i, p in enumerate(dict.fromkeys(it.premise for it in data.items))}
 
     def samples(model: LanguageModel) -> list[Sample]:
         wrap = model.render_chat if wants_chat(tmpl, model.is_chat, chat) else None
@@ -341,6 +359,7 @@ def cali(
                 rendered = render(tmpl, fields, "premise", NLI_CHOICES, wrap)
                 target = int(it.majority(group) == "entail")
                 meta = {"item": it.id, "group": group, "majority": it.majority(group)}
+                meta["premise"] = premise_ids[it.premise]  # cross-validation folds group by it
                 out.append(Sample(f"{group}/{it.id}", rendered.request(), target, meta))
         return out
 
