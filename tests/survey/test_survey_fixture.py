@@ -1,7 +1,9 @@
 """The CultureSPA score recomputed from the released Llama-3-8B-Instruct answers.
 
-SOURCE.md of shared/data/culturespa records what the original ``result_analysis_run_3.py``
-prints for run 0: culture-unaware AVG 62.36 and culture-aware (P1) AVG 66.61.
+SOURCE.md of shared/data/culturespa records what CultureSPA's released analysis script
+(``result_analysis_run_3.py``) prints for run 0 of the released answers: culture-unaware AVG
+62.36 and culture-aware (P1) AVG 66.61. These are not numbers from a table of the paper (the
+paper averages 3 runs, and only run 0's answers are released).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def _scores(setting_of) -> dict[str, float]:
     return culturespa_country_scores(survey.questions, answers)
 
 
-def test_culture_unaware_matches_published_average():
+def test_culture_unaware_matches_the_released_scripts_run0_average():
     scores = _scores(lambda c: "culture_unaware")
     assert len(scores) == 18
     assert round(statistics.fmean(scores.values()) * 100, 2) == 62.36
@@ -34,7 +36,7 @@ def test_culture_unaware_matches_published_average():
     assert round(scores["NGA"] * 100, 2) == 52.05
 
 
-def test_culture_aware_matches_published_average():
+def test_culture_aware_matches_the_released_scripts_run0_average():
     scores = _scores(lambda c: f"culture_aware_{c}")
     assert round(statistics.fmean(scores.values()) * 100, 2) == 66.61
     assert round(scores["USA"] * 100, 2) == 71.12
