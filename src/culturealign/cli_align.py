@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from culturealign.alignment.config import DPOConfig, SFTConfig, describe
+from culturealign.alignment.config import DPOConfig, LoraSettings, SFTConfig, describe
 from culturealign.errors import CultureAlignError
 
 console = Console(stderr=True)
@@ -22,7 +22,8 @@ out_console = Console()
 prefs_app = typer.Typer(help="Build preference data.", no_args_is_help=True)
 train_app = typer.Typer(help="Train a LoRA adapter (DPO or SFT).", no_args_is_help=True)
 
-D, S = DPOConfig, SFTConfig
+D, S, L = DPOConfig, SFTConfig, LoraSettings
+SFT_LORA = "Default: CultureSPA's config (LLaMA-Factory's default, which it leaves in place)."
 
 
 @prefs_app.command("from-labels")
@@ -126,8 +127,8 @@ def train_dpo(
     scheduler: Annotated[str | None, typer.Option(help=describe(D, "scheduler"))] = None,
     backend: Annotated[str | None, typer.Option(help=describe(D, "backend"))] = None,
     limit: Annotated[int | None, typer.Option(help=describe(D, "limit"))] = None,
-    lora_r: Annotated[int | None, typer.Option(help="LoRA rank [64].")] = None,
-    lora_alpha: Annotated[int | None, typer.Option(help="LoRA alpha [16].")] = None,
+    lora_r: Annotated[int | None, typer.Option(help=describe(L, "r"))] = None,
+    lora_alpha: Annotated[int | None, typer.Option(help=describe(L, "alpha"))] = None,
     seed: Annotated[int | None, typer.Option(help=describe(D, "seed"))] = None,
     save_every: Annotated[int | None, typer.Option(help=describe(D, "save_every"))] = None,
     device: Annotated[str | None, typer.Option(help=describe(D, "device"))] = None,
@@ -136,7 +137,7 @@ def train_dpo(
         list[str], typer.Option("--set", help="Any config field, key=value (lora.r=16).")
     ] = [],  # noqa: B006 (typer needs a literal default)
 ) -> None:
-    """DPO with LoRA on preference pairs (defaults: Jinnai 2024)."""
+    """DPO with LoRA on preference pairs (defaults: Jinnai 2024 where it states them)."""
     given = dict(locals())  # before the imports below add names
     from culturealign.alignment.config import resolve_config
     from culturealign.alignment.recipes import dpo_lora
@@ -164,8 +165,8 @@ def train_sft(
     grad_accum: Annotated[int | None, typer.Option(help=describe(S, "grad_accum"))] = None,
     scheduler: Annotated[str | None, typer.Option(help=describe(S, "scheduler"))] = None,
     limit: Annotated[int | None, typer.Option(help=describe(S, "limit"))] = None,
-    lora_r: Annotated[int | None, typer.Option(help="LoRA rank [8].")] = None,
-    lora_alpha: Annotated[int | None, typer.Option(help="LoRA alpha [16].")] = None,
+    lora_r: Annotated[int | None, typer.Option(help=f"LoRA rank [8]. {SFT_LORA}")] = None,
+    lora_alpha: Annotated[int | None, typer.Option(help=f"LoRA alpha [16]. {SFT_LORA}")] = None,
     seed: Annotated[int | None, typer.Option(help=describe(S, "seed"))] = None,
     save_every: Annotated[int | None, typer.Option(help=describe(S, "save_every"))] = None,
     device: Annotated[str | None, typer.Option(help=describe(S, "device"))] = None,
@@ -174,7 +175,7 @@ def train_sft(
         list[str], typer.Option("--set", help="Any config field, key=value (lora.r=16).")
     ] = [],  # noqa: B006 (typer needs a literal default)
 ) -> None:
-    """Supervised fine-tuning with LoRA (defaults: CultureBank / CultureSPA)."""
+    """Supervised fine-tuning with LoRA (defaults: CultureSPA; configs/ has CultureBank's)."""
     given = dict(locals())  # before the imports below add names
     from culturealign.alignment.config import resolve_config
     from culturealign.alignment.recipes import sft_lora

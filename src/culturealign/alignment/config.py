@@ -1,9 +1,17 @@
-"""Typed training configs. Defaults are the published recipes; each field is documented once.
+"""Typed training configs. Each field is documented once, with where its default comes from.
 
-DPO defaults follow Jinnai (2024): 3 epochs, lr 1e-5, AdamW, batch 4, beta 0.1, LoRA r=64
-alpha=16 on all linear layers. SFT defaults follow CultureBank / CultureSPA: LoRA r=8 alpha=16,
-lr 1e-4, cosine schedule, 1 epoch. ``Field(description=...)`` is the single source of the CLI
-help and of docs/alignment.md. Values resolve as: defaults < config file < CLI options < --set.
+A default is either stated by a study or our choice, and each description says which:
+
+- DPO, stated by Jinnai (2024): 3 epochs, lr 1e-5, batch 4, beta 0.1, LoRA r=64 alpha=16.
+  Our choice (the paper does not state them): LoRA on all linear layers, LoRA dropout 0, linear
+  schedule, no warm-up, weight decay 0, gradient clipping at 1.0 (transformers' defaults).
+- SFT, stated by CultureSPA's released LLaMA-Factory config: LoRA on all linear layers, lr 1e-4,
+  cosine schedule, 1 epoch, batch 4 per device; its r=8, alpha=16, dropout 0 are LLaMA-Factory's
+  defaults, which that config leaves in place. CultureBank's recipe (LoRA on q,v, dropout 0.05,
+  weight decay 0.05, ...) is configs/sft_culturebank.yaml.
+
+``Field(description=...)`` is the single source of the CLI help and of docs/alignment.md.
+Values resolve as: defaults < config file < CLI options < --set.
 """
 
 from __future__ import annotations
@@ -19,18 +27,34 @@ from culturealign.errors import CultureAlignError
 
 Scheduler = Literal["linear", "cosine", "constant", "constant_with_warmup"]
 
+# Provenance of a default, appended to its description (and so to the CLI help).
+_PAPER = "Default stated by Jinnai (2024)."
+_OURS = "Default: our choice; Jinnai (2024) does not state it."
+_OURS_HF = "Default: our choice (transformers' default); Jinnai (2024) does not state it."
+_SPA = "Default stated by CultureSPA's released config."
+_SPA_HF = "Default: transformers' default, which CultureSPA's released config leaves in place."
+
 
 class LoraSettings(BaseModel):
     """LoRA adapter shape (PEFT ``LoraConfig``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    r: int = Field(64, ge=1, description="LoRA rank.")
-    alpha: int = Field(16, ge=1, description="LoRA alpha (scale = alpha / r).")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout on the LoRA input.")
+    r: int = Field(64, ge=1, description="LoRA rank. DPO: 64, stated by Jinnai (2024).")
+    alpha: int = Field(
+        16, ge=1, description="LoRA alpha (scale = alpha / r). DPO: 16, stated by Jinnai (2024)."
+    )
+    dropout: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="Dropout on the LoRA input. "
+        "DPO: 0, our choice (Jinnai 2024 does not state it).",
+    )
     target_modules: str | list[str] = Field(
         "all-linear",
-        description="Modules to adapt; 'all-linear' = every linear layer but the head.",
+        description="Modules to adapt; 'all-linear' = every linear layer but the head. "
+        "DPO: all-linear, our choice (Jinnai 2024 does not state it).",
     )
 
 
@@ -41,15 +65,19 @@ class TrainCommon(BaseModel):
 
     model: str = Field(description="Embedded model name, local folder or hub id.")
     out: Path = Field(description="Output folder: adapter, config, curves, checkpoints.")
-    epochs: float = Field(3.0, gt=0, description="Passes over the data.")
+    epochs: float = Field(3.0, gt=0, description=f"Passes over the data. {_PAPER}")
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps.")
-    learning_rate: float = Field(1e-5, gt=0, description="Peak AdamW learning rate.")
-    batch_size: int = Field(4, ge=1, description="Examples per optimizer step (per device).")
-    grad_accum: int = Field(1, ge=1, description="Micro-batches accumulated per optimizer step.")
-    scheduler: Scheduler = Field("linear", description="Learning-rate schedule.")
-    warmup_ratio: float = Field(0.0, ge=0, lt=1, description="Share of steps spent warming up.")
-    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
-    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
+    learning_rate: float = Field(1e-5, gt=0, description=f"Peak AdamW learning rate. {_PAPER}")
+    batch_size: int = Field(4, ge=1, description=f"Examples per micro-batch (per device). {_PAPER}")
+    grad_accum: int = Field(
+        1, ge=1, description=f"Micro-batches accumulated per optimizer step. {_OURS}"
+    )
+    scheduler: Scheduler = Field("linear", description=f"Learning-rate schedule. {_OURS_HF}")
+    warmup_ratio: float = Field(
+        0.0, ge=0, lt=1, description=f"Share of steps spent warming up. {_OURS}"
+    )
+    weight_decay: float = Field(0.0, ge=0, description=f"AdamW weight decay. {_OURS_HF}")
+    max_grad_norm: float = Field(1.0, gt=0, description=f"Gradient clipping norm. {_OURS_HF}")
     lora: LoraSettings = Field(default_factory=LoraSettings, description="LoRA adapter shape.")
     seed: int = Field(42, description="Seed for LoRA init and data order.")
     limit: int | None = Field(None, ge=1, description="Use only the first N training rows.")
@@ -64,7 +92,7 @@ class DPOConfig(TrainCommon):
     """Direct Preference Optimization with a LoRA adapter."""
 
     prefs: Path = Field(description="Preference JSONL (prompt/chosen/rejected).")
-    beta: float = Field(0.1, gt=0, description="DPO beta (strength of the KL anchor).")
+    beta: float = Field(0.1, gt=0, description=f"DPO beta (strength of the KL anchor). {_PAPER}")
     backend: Literal["auto", "fast", "trl"] = Field(
         "auto",
         description="fast = shared-prompt path for short completions; trl = TRL DPOTrainer; "
@@ -79,14 +107,36 @@ class DPOConfig(TrainCommon):
 
 
 class SFTConfig(TrainCommon):
-    """Supervised fine-tuning with a LoRA adapter (CultureBank / CultureSPA recipes)."""
+    """Supervised fine-tuning with a LoRA adapter (CultureSPA's recipe; CultureBank's in configs/).
+
+    CultureSPA's released config also sets warm-up 0.1 and 32 accumulation steps; the defaults
+    keep 0 and 1 (our choice, for small runs); configs/sft_culturespa.yaml has the full recipe.
+    """
 
     data: Path = Field(description="SFT JSONL: prompt/completion, messages, or text rows.")
-    epochs: float = Field(1.0, gt=0, description="Passes over the data.")
-    learning_rate: float = Field(1e-4, gt=0, description="Peak AdamW learning rate.")
-    scheduler: Scheduler = Field("cosine", description="Learning-rate schedule.")
+    epochs: float = Field(1.0, gt=0, description=f"Passes over the data. {_SPA}")
+    learning_rate: float = Field(1e-4, gt=0, description=f"Peak AdamW learning rate. {_SPA}")
+    batch_size: int = Field(4, ge=1, description=f"Examples per micro-batch (per device). {_SPA}")
+    grad_accum: int = Field(
+        1,
+        ge=1,
+        description="Micro-batches accumulated per optimizer step. Default: our choice, for "
+        "small runs; CultureSPA's config uses 32 (configs/sft_culturespa.yaml).",
+    )
+    warmup_ratio: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Share of steps spent warming up. Default: our choice, for small runs; "
+        "CultureSPA's config uses 0.1 (configs/sft_culturespa.yaml).",
+    )
+    weight_decay: float = Field(0.0, ge=0, description=f"AdamW weight decay. {_SPA_HF}")
+    max_grad_norm: float = Field(1.0, gt=0, description=f"Gradient clipping norm. {_SPA_HF}")
+    scheduler: Scheduler = Field("cosine", description=f"Learning-rate schedule. {_SPA}")
     lora: LoraSettings = Field(
-        default_factory=lambda: LoraSettings(r=8, alpha=16), description="LoRA adapter shape."
+        default_factory=lambda: LoraSettings(r=8, alpha=16),
+        description="LoRA adapter shape. r=8, alpha=16, dropout 0, all-linear: CultureSPA's "
+        "config (r, alpha, dropout are the LLaMA-Factory defaults it leaves in place).",
     )
     completion_only_loss: bool = Field(
         True, description="prompt/completion rows: train on the completion tokens only."
