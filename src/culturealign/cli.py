@@ -98,17 +98,6 @@ def _parse_kv(pairs: list[str], what: str) -> dict[str, str]:
     return parsed
 
 
-def _generation(task: Any, max_new_tokens, temperature, top_p, seed) -> Any:
-    """The task's generation defaults (or greedy, 8 tokens) with any CLI overrides applied."""
-    from dataclasses import replace
-
-    from culturealign.models import GenerationConfig
-
-    base = task.generation or GenerationConfig(max_new_tokens=8)
-    given = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed)
-    return replace(base, **{k: v for k, v in given.items() if v is not None})
-
-
 @app.command("eval")
 def eval_cmd(
     model: Annotated[str, typer.Option(help="Embedded name, local folder or hub id.")],
@@ -118,8 +107,16 @@ def eval_cmd(
         int | None, typer.Option(help="Few-shot examples (task default if unset).")
     ] = None,
     mode: Annotated[
-        str, typer.Option(help="choice (log-probs) or generate (parse text).")
-    ] = "choice",
+        str | None,
+        typer.Option(help="choice (log-probs, default) or generate (parse text)."),
+    ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            help="Moral tasks: a study's evaluation protocol, e.g. jinnai2024 (sampled answers, "
+            "temperature 1.0, top-p 0.7, 256 new tokens; off-format = N/A)."
+        ),
+    ] = None,
     split: Annotated[
         str | None, typer.Option(help="Dataset split (task default if unset).")
     ] = None,
@@ -154,6 +151,7 @@ def eval_cmd(
 ) -> None:
     """Evaluate a model on a task; prints the results table and writes per-item results."""
     from culturealign.evaluation import build_task, run_with_progress
+    from culturealign.evaluation.runner import markdown_table, resolve_generation
 
     labels = None
     if label_values:
@@ -161,6 +159,7 @@ def eval_cmd(
     given: dict[str, Any] = dict(
         shots=shots,
         mode=mode,
+        protocol=protocol,
         split=split,
         limit=limit,
         prompt_language=prompt_language,
@@ -186,12 +185,15 @@ def eval_cmd(
         out_dir,
         adapter=adapter,
         threads=threads,
-        generation=_generation(built, max_new_tokens, temperature, top_p, seed),
+        generation=resolve_generation(built, max_new_tokens, temperature, top_p, seed),
         console=console,
     )
-    from culturealign.evaluation.runner import markdown_table
-
     out.print(markdown_table([summary]), markup=False, soft_wrap=True)
+    for key, change in summary.get("generation_departs_from_task", {}).items():
+        console.print(
+            f"[yellow]note:[/] {key}={change['used']} departs from the task's {change['task']}: "
+            "a variant of its protocol"
+        )
     for note in summary["dataset"].get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
     out.print(f"results: {out_dir}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,19 @@ CHUNK = {"choice": 64, "generate": 16}
 ProgressFactory = Callable[[int, int], Callable[[int], None]]  # (total, done) -> advance
 
 
+def resolve_generation(
+    task: Task,
+    max_new_tokens: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+) -> GenerationConfig:
+    """The task's generation defaults (its protocol's; else greedy, 8 tokens) with overrides."""
+    base = task.generation or GenerationConfig(max_new_tokens=8)
+    given = dict(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed)
+    return replace(base, **{k: v for k, v in given.items() if v is not None})
+
+
 def run_task(
     task: Task,
     model: LanguageModel,
@@ -40,7 +53,7 @@ def run_task(
 ) -> dict[str, Any]:
     """Evaluate ``task`` with ``model`` into ``out_dir``; returns the summary dict."""
     ensure_writable_dir(out_dir)
-    generation = generation or task.generation or GenerationConfig(max_new_tokens=8)
+    generation = generation or resolve_generation(task)
     identity = _identity(task, model, generation)
     _check_resume(out_dir / "run.json", identity)
     samples = task.samples(model)
@@ -60,6 +73,7 @@ def run_task(
         **identity,
         "n_items": len(records),
         "metrics": task.metrics(records),
+        **_departures(task, generation),
         "environment": environment(),
         # What this process computed (a resumed run covers only the items it scored).
         "work": {"items_scored": len(todo), **dict(getattr(model, "work", {}))},
@@ -81,6 +95,17 @@ def _identity(task: Task, model: LanguageModel, generation: GenerationConfig) ->
         "generation": asdict(generation) if task.scorer.mode == "generate" else None,
         "table_columns": list(task.table_columns),
     }
+
+
+def _departures(task: Task, used: GenerationConfig) -> dict[str, Any]:
+    # Overriding a protocol's sampling settings makes a variant of it: say so in the summary.
+    if task.scorer.mode != "generate" or task.generation is None:
+        return {}
+    default, actual = asdict(task.generation), asdict(used)
+    changed = {
+        k: {"task": default[k], "used": actual[k]} for k in default if default[k] != actual[k]
+    }
+    return {"generation_departs_from_task": changed} if changed else {}
 
 
 def _check_resume(path: Path, identity: dict[str, Any]) -> None:
@@ -168,8 +193,10 @@ def markdown_table(summaries: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s in summaries:
         model = s["model"]["name"] + (" + adapter" if s["model"].get("adapter") else "")
-        shots = s["task"]["args"].get("shots")
-        name = s["task"]["name"] + (f" ({shots}-shot)" if shots is not None else "")
+        args = s["task"]["args"]
+        how = [f"{args['shots']}-shot"] if args.get("shots") is not None else []
+        how += [args["protocol"]] if args.get("protocol") else []
+        name = s["task"]["name"] + (f" ({', '.join(how)})" if how else "")
         cells = [name, model, s["mode"], str(s["n_items"])]
         cells += [_fmt(s["metrics"].get(c)) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
