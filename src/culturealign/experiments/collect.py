@@ -38,9 +38,9 @@ class RunResults:
     path: Path
     description: str
     models: list[str]
-    rows: list[dict[str, str]]  # label, kind
+    rows: list[dict[str, Any]]  # label, kind, shots (runs before 0.2 have no shots)
     columns: list[str]
-    baseline: str | None
+    baseline: str | None  # the base row aligned rows are compared with (same shot count)
     notes: list[str]
     cells: dict[tuple[str, str, str], CellResult] = field(default_factory=dict)
 
@@ -54,6 +54,12 @@ class RunResults:
     @property
     def aligned_rows(self) -> list[str]:
         return [r["label"] for r in self.rows if r["kind"] == "aligned"]
+
+    def kind(self, row: str) -> str:
+        return next(r["kind"] for r in self.rows if r["label"] == row)
+
+    def shots(self, row: str) -> int | None:
+        return next((r.get("shots") for r in self.rows if r["label"] == row), None)
 
 
 def load_run(path: Path) -> RunResults:

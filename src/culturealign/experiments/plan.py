@@ -9,11 +9,12 @@ error, so the report shows every row the spec declares.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, NamedTuple
 
 from culturealign.data.records import JudgementSet
 from culturealign.errors import CultureAlignError
+from culturealign.evaluation.runner import resolve_generation
 from culturealign.evaluation.task import Task
 from culturealign.experiments.backend import Backend
 from culturealign.experiments.cache import stage_key
@@ -52,6 +53,12 @@ class Cell:
     reason: str | None = None
 
 
+class Row(NamedTuple):
+    label: str
+    kind: Literal["baseline", "aligned"]
+    shots: int  # few-shot examples in the evaluation prompt
+
+
 @dataclass
 class Plan:
     spec: ExperimentSpec
@@ -59,10 +66,10 @@ class Plan:
     cells: list[Cell]
     notes: list[str]
 
-    def rows(self) -> list[tuple[str, str]]:
-        """(label, kind) per row, in spec order: baselines first, then training sets."""
-        return [(b.label, "baseline") for b in self.spec.baselines] + [
-            (t.name, "aligned") for t in self.spec.train_sets
+    def rows(self) -> list[Row]:
+        """One per row, in spec order: baselines first, then training sets."""
+        return [Row(b.label, "baseline", b.shots) for b in self.spec.baselines] + [
+            Row(t.name, "aligned", self.spec.aligned_shots) for t in self.spec.train_sets
         ]
 
 
@@ -229,12 +236,13 @@ def _eval_cells(
         if isinstance(task, str):
             cells.append(Cell(model.name, row, ev.name, reason=task))
             continue
+        generation = resolve_generation(task, ev.max_new_tokens)
         inputs = {
             "model": _model_identity(model),
             "adapter": train.key if train else None,
             "task": {"name": task.name, "version": task.version, "args": task.args},
             "data_sha256": task.dataset.get("sha256"),
-            "max_new_tokens": ev.max_new_tokens,
+            "generation": asdict(generation) if task.scorer.mode == "generate" else None,
         }
         key = stage_key("eval", inputs)
         label = f"eval {model.name}{' + ' + row if train else ''} on {ev.name}"
@@ -248,7 +256,7 @@ def _eval_cells(
             params={
                 "task": task,
                 "train": train.key if train else None,
-                "max_new_tokens": ev.max_new_tokens,
+                "generation": generation,
             },
         )
         stages.setdefault(key, stage)

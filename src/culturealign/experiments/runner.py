@@ -28,7 +28,7 @@ from culturealign.experiments.backend import ADAPTER_DIR, PAIRS_FILE, Backend
 from culturealign.experiments.cache import StageStore, run_lock
 from culturealign.experiments.plan import Plan, Stage, build_plan
 from culturealign.experiments.spec import ExperimentSpec, ModelSpec
-from culturealign.models.base import GenerationConfig, LanguageModel
+from culturealign.models.base import LanguageModel
 from culturealign.paths import ensure_writable_dir, write_json_atomic, write_text_atomic
 
 PLAN_FILE = "plan.json"
@@ -101,13 +101,14 @@ def _require_some_stage(plan: Plan) -> None:
 
 def plan_record(plan: Plan) -> dict[str, Any]:
     """What the report needs to lay out the table, without any machine-specific paths."""
+    reference = plan.spec.reference_baseline()
     return {
         "name": plan.spec.name,
         "description": plan.spec.description,
         "models": [m.name for m in plan.spec.models],
-        "rows": [{"label": label, "kind": kind} for label, kind in plan.rows()],
+        "rows": [row._asdict() for row in plan.rows()],
         "columns": [ev.name for ev in plan.spec.evaluations],
-        "baseline": plan.spec.baselines[0].label if plan.spec.baselines else None,
+        "baseline": reference.label if reference else None,
         "cells": [asdict(c) for c in plan.cells],
         "notes": plan.notes,
         "stages": {k: {"kind": s.kind, "label": s.label} for k, s in plan.stages.items()},
@@ -159,7 +160,7 @@ class _Execution:
         train = stage.params["train"]
         adapter = self.store.final("train", train) / ADAPTER_DIR if train else None
         model = self._model(stage.model, adapter)
-        generation = GenerationConfig(max_new_tokens=stage.params["max_new_tokens"])
+        generation = stage.params["generation"]
         run_task(stage.params["task"], model, work_dir, generation, self.reporter.items)
 
     def _model(self, spec: ModelSpec, adapter: Path | None) -> LanguageModel:

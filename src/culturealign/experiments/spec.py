@@ -117,9 +117,15 @@ class EvaluationSpec(_Strict):
     name: str = Field(description="Column label, e.g. JCM.")
     task: str = Field(description="Registered task name (see `culturealign tasks`).")
     options: dict[str, Any] = Field(
-        default_factory=dict, description="Task options except shots (set per row)."
+        default_factory=dict,
+        description="Task options except shots (set per row), e.g. {protocol: jinnai2024} for "
+        "the study's sampled answers.",
     )
-    max_new_tokens: int = Field(8, ge=1, description="Generation length (generate mode only).")
+    max_new_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Generation length (generate mode only; default: the task's protocol, else 8).",
+    )
 
 
 class ExperimentSpec(_Strict):
@@ -133,7 +139,9 @@ class ExperimentSpec(_Strict):
     ]
     baselines: list[BaselineSpec] = Field(
         default_factory=lambda: [BaselineSpec(label="no fine-tuning (3-shot)", shots=3)],
-        description="Rows without fine-tuning; the first is the reference for changes and flips.",
+        description="Rows without fine-tuning; the first with aligned_shots shots is the "
+        "reference for changes, flips and significance tests (so a comparison never mixes "
+        "shot counts), else the first.",
     )
     aligned_shots: int = Field(
         0, ge=0, description="Few-shot examples when evaluating aligned models (study: 0)."
@@ -163,16 +171,38 @@ class ExperimentSpec(_Strict):
                 raise ValueError(f"duplicate {what}: {', '.join(dupes)}")
         return self
 
+    def reference_baseline(self) -> BaselineSpec | None:
+        """The baseline aligned rows are compared with: same shot count, else the first."""
+        same = [b for b in self.baselines if b.shots == self.aligned_shots]
+        return (same or self.baselines or [None])[0]
+
     def training_config(self, train_set: TrainSetSpec) -> dict[str, Any]:
         """The experiment-wide training config with the set's overrides applied."""
         return {**self.training, **train_set.training}
+
+
+SHIPPED_DIR = Path(__file__).parent / "specs"  # package data; experiments/ links here
+
+
+def shipped_specs() -> dict[str, Path]:
+    """The specs installed with culturealign, by name (``demo``, ``jinnai2024_table3``)."""
+    return {p.stem: p for p in sorted(SHIPPED_DIR.glob("*.yaml"))}
+
+
+def find_spec(given: Path) -> Path:
+    """``given`` if it is a file, else the shipped spec of that bare name (``demo``)."""
+    shipped = shipped_specs()
+    if given.is_file() or given.suffix or str(given) not in shipped:
+        return given  # load_spec names a missing file
+    return shipped[str(given)]
 
 
 def load_spec(path: Path) -> ExperimentSpec:
     """Read and validate a spec file; every problem is a CultureAlignError naming file and field."""
     if not path.is_file():
         raise CultureAlignError(
-            f"experiment spec not found: {path}", "give a YAML file, e.g. experiments/demo.yaml"
+            f"experiment spec not found: {path}",
+            "give a YAML file or a shipped spec's name: " + ", ".join(shipped_specs()),
         )
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506

@@ -106,8 +106,35 @@ def change_table(run: RunResults, model: str) -> Table | None:
         f"{model}: accuracy change vs {run.baseline} (points)",
         ["training set", *run.columns],
         body,
-        intro="Paired bootstrap 95% CI of the difference; p from the exact McNemar test.",
+        intro=f"{reference_note(run)} Paired bootstrap 95% CI of the difference; p from the "
+        "exact McNemar test.",
     )
+
+
+def reference_note(run: RunResults) -> str:
+    """Which base row the aligned rows are compared with, and whether the shot counts match."""
+    base, aligned = run.shots(run.baseline or ""), {run.shots(r) for r in run.aligned_rows}
+    if base is None or None in aligned:
+        return f"Aligned rows are compared with {run.baseline}."
+    if aligned == {base}:
+        return (
+            f"Aligned rows ({base}-shot) are compared with {run.baseline}, the base row asked "
+            "with the same number of few-shot examples."
+        )
+    shots = ", ".join(str(s) for s in sorted(aligned))
+    return (
+        f"Aligned rows ({shots}-shot) are compared with {run.baseline} ({base}-shot): the "
+        "difference mixes alignment with the change of few-shot examples; add a base row with "
+        "the aligned rows' shot count to the spec's baselines."
+    )
+
+
+def comparable(run: RunResults, row_a: str, row_b: str) -> bool:
+    """False for a base row vs an aligned row asked with a different number of shots."""
+    kinds = {run.kind(row_a), run.kind(row_b)}
+    shots_a, shots_b = run.shots(row_a), run.shots(row_b)
+    mixed = kinds == {"baseline", "aligned"} and None not in (shots_a, shots_b)
+    return not (mixed and shots_a != shots_b)
 
 
 def significance_table(run: RunResults, model: str) -> Table:
@@ -116,7 +143,7 @@ def significance_table(run: RunResults, model: str) -> Table:
     for col in run.columns:
         done = [r for r in run.row_labels if run.cell(model, r, col).ok]
         tests = []
-        for ra, rb in combinations(done, 2):
+        for ra, rb in filter(lambda p: comparable(run, *p), combinations(done, 2)):
             a, b = _correct(run.cell(model, ra, col), run.cell(model, rb, col))
             tests.append((ra, rb, a.mean(), b.mean(), mcnemar_exact(a, b)))
         adjusted = holm([t[4].pvalue for t in tests])
@@ -148,7 +175,10 @@ def significance_table(run: RunResults, model: str) -> Table:
             "p (Holm)",
         ],
         body,
-        intro="Holm adjustment within each test set; bold = significant at 0.05 after it.",
+        intro="Pairs of rows asked with the same number of few-shot examples (an aligned row "
+        "is never tested against a base row with other shots), plus base rows against each "
+        "other (the shot effect). " + reference_note(run) + " Holm adjustment within each test "
+        "set; bold = significant at 0.05 after it.",
     )
 
 
