@@ -13,17 +13,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from culturealign.errors import CultureAlignError
-
 console = Console(stderr=True)
 out = Console()
 
-DEMO_SPEC = "demo.yaml"
+DEMO_SPEC = "demo"
 
 
 def run_cmd(
     spec: Annotated[
-        Path, typer.Argument(help="Experiment spec (YAML), e.g. experiments/demo.yaml.")
+        Path,
+        typer.Argument(
+            help="Experiment spec: a YAML file, or the name of a shipped one (demo, "
+            "jinnai2024_table3)."
+        ),
     ],
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Run folder (default: runs/<spec name>).")
@@ -37,11 +39,11 @@ def run_cmd(
     ] = False,
 ) -> None:
     """Run every stage of an experiment (pairs, train, evaluate); cached and resumable."""
-    from culturealign.experiments.spec import load_spec
+    from culturealign.experiments.spec import find_spec, load_spec
 
-    parsed = load_spec(spec)
-    target = out_dir or Path("runs") / parsed.name
-    _run(spec, target, report, restart)
+    path = find_spec(spec)
+    target = out_dir or Path("runs") / load_spec(path).name
+    _run(path, target, report, restart)
 
 
 def report_cmd(
@@ -61,8 +63,10 @@ def report_cmd(
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Run folder.")] = Path("runs/demo"),
 ) -> None:
-    """Run experiments/demo.yaml on the embedded gemma-3-270m (CPU; docs/results/demo.md)."""
-    spec = _demo_spec()
+    """Run the shipped demo spec on the embedded gemma-3-270m (CPU; docs/results/demo.md)."""
+    from culturealign.experiments.spec import shipped_specs
+
+    spec = shipped_specs()[DEMO_SPEC]
     started = time.perf_counter()
     _run(spec, out_dir, report=True, restart=False)
     console.print(f"demo finished in {(time.perf_counter() - started) / 60:.1f} min")
@@ -90,18 +94,6 @@ def _run(spec_path: Path, target: Path, report: bool, restart: bool) -> None:
     out.print(f"run folder: {target}")
     if report:
         _print_report(write_report([target]))
-
-
-def _demo_spec() -> Path:
-    """experiments/demo.yaml from a checkout, else the copy installed with the package."""
-    here = Path(__file__).resolve()
-    candidates = [Path("experiments") / DEMO_SPEC, here.parents[2] / "experiments" / DEMO_SPEC]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise CultureAlignError(
-        "experiments/demo.yaml not found", "run from a culturealign checkout (git clone ...)"
-    )
 
 
 def _print_report(files) -> None:

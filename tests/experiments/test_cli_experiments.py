@@ -70,3 +70,22 @@ def test_missing_test_data_becomes_not_run_cells(grid, tmp_path):
     column_a = [c for c in plan.cells if c.column == "A" and c.row != "MISSING-EN"]
     assert all(c.stage is None and "not found" in (c.reason or "") for c in column_a)
     assert all(c.stage for c in plan.cells if c.column == "B" and c.row != "MISSING-EN")
+
+
+def test_run_and_demo_find_the_shipped_spec_outside_a_checkout(tmp_path, monkeypatch):
+    import culturealign.cli_experiments as cli
+    from culturealign.experiments.spec import shipped_specs
+
+    ran: list[Path] = []
+    monkeypatch.setattr(cli, "_run", lambda spec, *args, **kwargs: ran.append(spec))
+    monkeypatch.chdir(tmp_path)  # no experiments/ folder here
+    assert runner.invoke(app, ["demo", "--out", str(tmp_path / "d")]).exit_code == 0
+    assert runner.invoke(app, ["run", "jinnai2024_table3"]).exit_code == 0
+    assert ran == [shipped_specs()["demo"], shipped_specs()["jinnai2024_table3"]]
+
+
+def test_run_with_an_unknown_spec_lists_the_shipped_ones(tmp_path):
+    result = runner.invoke(app, ["run", "demoo", "--out", str(tmp_path / "o")])
+    assert isinstance(result.exception, CultureAlignError)
+    assert "experiment spec not found: demoo" in result.exception.message
+    assert "demo, jinnai2024_table3" in (result.exception.hint or "")
