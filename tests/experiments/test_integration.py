@@ -78,6 +78,10 @@ def test_kill_and_resume_with_the_real_model(tmp_path):
     time.sleep(rng.uniform(0.5, 4.0))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # Otherwise the comparison below would hold without any resume having happened.
+    assert proc.returncode == -signal.SIGKILL, "the run ended before the kill landed"
+    finished = [p for p in (killed / "stages").glob("*/*") if not p.name.endswith(".partial")]
+    assert _log_lines(killed) < len(plan.stages) and len(finished) < len(plan.stages)
 
     run_experiment(load_spec(spec_path), killed, LibraryBackend())
     write_report([clean]), write_report([killed])
