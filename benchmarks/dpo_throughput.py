@@ -1,33 +1,89 @@
-"""DPO + LoRA throughput: TRL's DPOTrainer (defaults) vs culturealign's fast path, same everything.
+"""DPO + LoRA throughput: culturealign's fast path vs TRL's DPOTrainer, defaults and tuned.
 
-Same model, same JCM preference pairs in the same (file) order, same LoRA (r=64, alpha=16,
-all-linear), batch 4, beta 0.1, lr, fp32 on CPU. Each arm runs in its own subprocess so its peak
-memory (ru_maxrss) is its own. Prints pairs/s, the ratio, peak memory, the loss of both after the
-same steps, and a FLOP count per pair (work done vs work a pair needs).
+Three arms, same model, same JCM preference pairs in the same (file) order, same batches, same
+initial LoRA weights (r=64, alpha=16, all-linear; B is not zero, so step 1 already trains both
+LoRA factors), beta 0.1, AdamW with a linear schedule, fp32 on CPU:
 
-    python benchmarks/dpo_throughput.py --model smollm2-135m-instruct --steps 4
-    python benchmarks/dpo_throughput.py --model gemma-3-270m --steps 4
+* ``trl_default``: TRL ``DPOTrainer`` with its defaults (gradient checkpointing, reference
+  forward at every step). We set only ``bf16=False`` (a CPU cannot run TRL's bf16 default, and
+  fp32 lets the losses be compared) and the sequential sampler (same batches as the others).
+* ``trl_tuned``: the same plus TRL's own speed options: no gradient checkpointing,
+  ``precompute_ref_log_probs`` (reference batch 16, as the fast path's), ``padding_free`` and
+  ``use_logits_to_keep`` where the installed TRL has them. What TRL actually did is printed.
+* ``fast``: :mod:`culturealign.alignment.fast_dpo` + ``fast_trainer``.
 
-Threads: ``--threads`` (default: cores not busy with other processes, from the 1-minute load
-average). OMP_WAIT_POLICY=PASSIVE stops OpenMP workers spin-waiting, which on an oversubscribed
-CPU turns a 9 s step into 70 s. Both arms get identical settings. Not a timed test.
+Each arm runs in its own subprocess (its own peak memory, ru_maxrss): ``--repeats`` timed runs,
+each from a freshly loaded model, then one untimed run under torch's FlopCounterMode that counts
+the matmul and attention FLOPs the arm really executes (padding, checkpoint recompute, TRL's
+LM head at every position it scores, backward included). Timed window: steps 2..steps+1 (step 1
+carries one-time setup); a one-off reference pass (fast, trl_tuned) is charged to the timed
+pairs pro rata. The fp32 matmul peak is measured in each arm's process with the same threads.
+
+    python benchmarks/dpo_throughput.py --threads 2            # both models, 3 repeats
+    python benchmarks/dpo_throughput.py --models smollm2-135m-instruct --steps 1 --repeats 1
+
+Threads: ``--threads`` (default: cores not busy, from the 1-minute load average).
+OMP_WAIT_POLICY=PASSIVE stops OpenMP workers spin-waiting on an oversubscribed CPU. Exit code 1
+when a loss differs from TRL's default arm by more than ``LOSS_TOL`` at any step. Not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
+from typing import Any
 
-BATCH = 4
-LR = 1e-5
+MODELS = ("gemma-3-270m", "smollm2-135m-instruct")
+ARMS = ("trl_default", "trl_tuned", "fast")
 BETA = 0.1
+REF_BATCH = 16  # reference batch of the fast path (reference_logps) and of TRL's precompute
+LOSS_TOL = 1e-4
+TARGETS = {"trl_tuned": 2.0, "trl_default": 5.0}  # fast pairs/s over the arm's, at least
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str
+    steps: int
+    repeats: int
+    batch: int
+    lr: float
+    threads: int
+
+    @property
+    def n_pairs(self) -> int:
+        return self.batch * (self.steps + 1)
+
+
+@dataclass(frozen=True)
+class Mark:
+    wall: float
+    cpu: float  # process CPU time, all threads
+    flops: int
+    head_flops: int
+
+    def __sub__(self, other: Mark) -> Mark:
+        return Mark(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    def scaled(self, k: float) -> Mark:
+        return Mark(*(a * k for a in astuple(self)))
+
+    def __add__(self, other: Mark) -> Mark:
+        return Mark(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+ZERO = Mark(0.0, 0.0, 0, 0)
 
 
 def free_cores() -> int:
@@ -36,16 +92,78 @@ def free_cores() -> int:
     return max(1, min(cores, round(cores - busy + 0.49)))
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def load(model_name: str, n_pairs: int, threads: int):
+def matmul_peak_gflops(n: int = 2048, tries: int = 5) -> float:
+    """Best fp32 GFLOP/s of an n x n matmul: the ceiling the arms' FLOP rates are judged by."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)  # warm-up: thread pool and allocator
+    best = float("inf")
+    for _ in range(tries):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
+def flop_counter(head_weight: Any) -> Any:
+    """torch's FlopCounterMode, also tallying matmuls on the LM-head weight (any vocab slice).
+
+    CPU attention runs ``_scaled_dot_product_flash_attention_for_cpu``, which torch's table
+    lacks; it does the same two matmuls (four in backward) as the flash kernels it has.
+    """
+    import torch
+    from torch.utils import flop_counter as fc
+
+    aten = torch.ops.aten
+
+    # FlopCounterMode hands custom formulas the shapes of the op's arguments.
+    def sdpa_cpu(query, key, value, *args: Any, **kwargs: Any) -> int:
+        return fc.sdpa_flop_count(query, key, value)
+
+    def sdpa_cpu_backward(grad_out, query, key, value, *args: Any, **kwargs: Any) -> int:
+        return fc.sdpa_backward_flop_count(grad_out, query, key, value)
+
+    head = head_weight.untyped_storage().data_ptr()
+
+    class Counter(fc.FlopCounterMode):
+        total = 0
+        head_total = 0
+
+        def _count_flops(self, func_packet, out, args, kwargs):  # noqa: ANN001
+            formula = self.flop_registry.get(func_packet)
+            if formula is not None:
+                n = formula(*args, **kwargs, out_val=out)
+                self.total += n
+                if any(_on_storage(a, head) for a in args):
+                    self.head_total += n
+            return out
+
+    return Counter(
+        display=False,
+        custom_mapping={
+            aten._scaled_dot_product_flash_attention_for_cpu: sdpa_cpu,
+            aten._scaled_dot_product_flash_attention_for_cpu_backward: sdpa_cpu_backward,
+        },
+    )
+
+
+def _on_storage(x: Any, ptr: int) -> bool:
+    import torch
+
+    return isinstance(x, torch.Tensor) and x.untyped_storage().data_ptr() == ptr
+
+
+def mark(counter: Any) -> Mark:
+    flops = (counter.total, counter.head_total) if counter is not None else (0, 0)
+    return Mark(time.perf_counter(), time.process_time(), *flops)
+
+
+def load(s: Settings) -> tuple[Any, Any, list[Any]]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -53,85 +171,143 @@ def load(model_name: str, n_pairs: int, threads: int):
     from culturealign.data.judgements import load_jcm
     from culturealign.models.embedded import ensure_converted
 
-    torch.set_num_threads(threads)
-    path = ensure_converted(model_name)
+    path = ensure_converted(s.model)
     tok = AutoTokenizer.from_pretrained(path)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    torch.manual_seed(0)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    pairs = pairs_from_judgements(load_jcm("train").head(n_pairs))
-    return model, tok, pairs
+    return model, tok, pairs_from_judgements(load_jcm("train").head(s.n_pairs))
 
 
-def arm_trl(model_name: str, steps: int, threads: int) -> dict:
+def set_initial_lora(model: Any, seed: int = 0) -> None:
+    """The same LoRA start in every arm, whatever RNG state TRL or PEFT left behind."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in sorted(model.named_parameters()):
+            if "lora_A" in name:  # PEFT's kaiming-uniform bound for A
+                bound = p.shape[1] ** -0.5
+                p.copy_(torch.rand(p.shape, generator=gen) * 2 * bound - bound)
+            elif "lora_B" in name:  # small, not PEFT's zeros: step 1 must train A as well
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.01)
+
+
+def head_weight(model: Any) -> Any:
+    return model.get_output_embeddings().weight
+
+
+def trl_config(s: Settings, out: Path, tuned: bool) -> tuple[Any, dict[str, Any]]:
+    """DPOConfig of a TRL arm and the speed options asked for (only those this TRL has)."""
+    from trl import DPOConfig
+
+    fields = DPOConfig.__dataclass_fields__
+    asked: dict[str, Any] = {}
+    if tuned:
+        asked = {
+            "gradient_checkpointing": False,
+            "precompute_ref_log_probs": True,
+            "precompute_ref_batch_size": REF_BATCH,
+        }
+        # Checked, not assumed: TRL 1.16 has padding_free (falls back to padding with a
+        # warning) and no use_logits_to_keep (its fused LM head replaced it).
+        for option in ("padding_free", "use_logits_to_keep"):
+            if option in fields:
+                asked[option] = True
+    config = DPOConfig(
+        output_dir=str(out),
+        learning_rate=s.lr,
+        per_device_train_batch_size=s.batch,
+        gradient_accumulation_steps=1,
+        max_steps=s.steps + 1,
+        lr_scheduler_type="linear",
+        warmup_steps=0,
+        weight_decay=0.0,
+        max_grad_norm=1.0,
+        seed=42,
+        save_strategy="no",
+        logging_steps=1,
+        report_to=[],
+        use_cpu=True,
+        bf16=False,
+        train_sampling_strategy="sequential",
+        dataloader_pin_memory=False,
+        beta=BETA,
+        dataset_num_proc=None,
+        **asked,
+    )
+    return config, asked
+
+
+def run_trl(s: Settings, tuned: bool, count: bool) -> dict[str, Any]:
+    from trl import DPOTrainer
+
     from culturealign.alignment import trl_adapter
     from culturealign.alignment.config import LoraSettings
 
-    model, tok, pairs = load(model_name, BATCH * (steps + 1), threads)
-    loaded = rss_mb()
-    stamps: list[float] = []
+    model, tok, pairs = load(s)
+    counter = flop_counter(head_weight(model)) if count else None
+    reference: list[Mark] = []
+
+    class TimedDPOTrainer(DPOTrainer):
+        def _precompute_ref_logps(self, *args: Any, **kwargs: Any) -> Any:
+            start = mark(counter)
+            result = super()._precompute_ref_logps(*args, **kwargs)
+            reference.append(mark(counter) - start)
+            return result
+
+    marks: list[Mark] = []
     losses: list[float] = []
 
-    def on_log(step, total, record):
-        stamps.append(time.perf_counter())
+    def on_log(step: int, total: int, record: dict[str, Any]) -> None:
+        marks.append(mark(counter))
         losses.append(record["loss"])
 
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = trl_adapter.trl_dpo_trainer(
-            model,
-            tok,
-            [p.model_dump() for p in pairs],
-            Path(tmp),
-            lora=LoraSettings(),
-            beta=BETA,
-            learning_rate=LR,
-            batch_size=BATCH,
-            max_steps=steps + 1,
-            save_every=10**6,
-            use_cpu=True,
-            bf16=False,  # fp32 on both arms so the losses can be compared
-            sequential=True,
+    with tempfile.TemporaryDirectory() as tmp, counter or contextlib.nullcontext():
+        config, asked = trl_config(s, Path(tmp), tuned)
+        trainer = TimedDPOTrainer(
+            model=model,
+            args=config,
+            train_dataset=trl_adapter.preference_dataset([p.model_dump() for p in pairs]),
+            processing_class=tok,
             callbacks=[trl_adapter.log_callback(on_log)],
+            peft_config=trl_adapter.lora_config(LoraSettings()),
         )
+        set_initial_lora(trainer.model)
         trainer.train()
-    # Step 1 carries one-time setup; time steps 2..steps+1.
-    return {
-        "seconds": stamps[-1] - stamps[0],
-        "pairs": BATCH * steps,
-        "losses": losses,
-        "rss_loaded_mb": loaded,
-        "peak_mb": peak_mb(),
+    effective = {
         "gradient_checkpointing": bool(trainer.args.gradient_checkpointing),
+        "precompute_ref_log_probs": bool(trainer.precompute_ref_logps),
+        "padding_free": bool(getattr(trainer, "padding_free", False)),
+        "use_logits_to_keep": bool(getattr(trainer, "use_logits_to_keep", False)),
     }
+    return summarise(s, marks, losses, reference) | {"asked": asked, "effective": effective}
 
 
-def arm_fast(model_name: str, steps: int, threads: int) -> dict:
+def run_fast(s: Settings, count: bool) -> dict[str, Any]:
     from culturealign.alignment import trl_adapter
     from culturealign.alignment.config import LoraSettings
     from culturealign.alignment.fast_dpo import reference_logps, tokenize_pair
     from culturealign.alignment.fast_trainer import LoopSettings, train_loop
 
-    model, tok, pairs = load(model_name, BATCH * (steps + 1), threads)
-    loaded = rss_mb()
+    model, tok, pairs = load(s)
+    counter = flop_counter(head_weight(model)) if count else None
     model = trl_adapter.wrap_lora(model, LoraSettings())
     trl_adapter.disable_dropout(model)
+    set_initial_lora(model)
     tokenized = [tokenize_pair(tok, p) for p in pairs]
-    t0 = time.perf_counter()
-    reference = reference_logps(model, tokenized, tok.pad_token_id)
-    ref_seconds = time.perf_counter() - t0
-    stamps: list[float] = []
+    marks: list[Mark] = []
     losses: list[float] = []
 
-    def on_step(step, total, record):
-        stamps.append(time.perf_counter())
+    def on_step(step: int, total: int, record: dict[str, Any]) -> None:
+        marks.append(mark(counter))
         losses.append(record["loss"])
 
     settings = LoopSettings(
         epochs=1,
-        max_steps=steps + 1,
-        learning_rate=LR,
-        batch_size=BATCH,
+        max_steps=s.steps + 1,
+        learning_rate=s.lr,
+        batch_size=s.batch,
         grad_accum=1,
         scheduler="linear",
         warmup_ratio=0.0,
@@ -143,139 +319,191 @@ def arm_fast(model_name: str, steps: int, threads: int) -> dict:
         keep_checkpoints=1,
         shuffle=False,
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        train_loop(model, tokenized, reference, Path(tmp), settings, tok.pad_token_id, on_step)
-    # The reference pass is paid once per pair: charge the timed pairs their share of it.
+    with tempfile.TemporaryDirectory() as tmp, counter or contextlib.nullcontext():
+        start = mark(counter)
+        ref = reference_logps(model, tokenized, tok.pad_token_id, batch_size=REF_BATCH)
+        reference = [mark(counter) - start]
+        train_loop(model, tokenized, ref, Path(tmp), settings, tok.pad_token_id, on_step)
+    return summarise(s, marks, losses, reference)
+
+
+def summarise(
+    s: Settings, marks: list[Mark], losses: list[float], reference: list[Mark]
+) -> dict[str, Any]:
+    """Timed window (steps 2..) plus the timed pairs' share of a one-off reference pass."""
+    if len(marks) != s.steps + 1:
+        raise RuntimeError(f"expected {s.steps + 1} logged steps, got {len(marks)}")
+    ref = sum(reference, ZERO)
+    window = marks[-1] - marks[0] + ref.scaled(s.steps / (s.steps + 1))
     return {
-        "seconds": stamps[-1] - stamps[0] + ref_seconds * steps / (steps + 1),
-        "reference_seconds": ref_seconds,
-        "pairs": BATCH * steps,
+        "window": asdict(window),
+        "reference": asdict(ref),
+        "pairs": s.batch * s.steps,
         "losses": losses,
-        "rss_loaded_mb": loaded,
-        "peak_mb": peak_mb(),
     }
 
 
-def flops_per_pair(model_name: str) -> dict:
-    """Estimated FLOPs per pair (2 x params per token forward, backward = 2 x forward)."""
-    from transformers import AutoConfig, AutoTokenizer
+def arm_main(arm: str, s: Settings) -> dict[str, Any]:
+    """All runs of one arm in this process: ``repeats`` timed, then one counted."""
+    import torch
 
-    from culturealign.alignment.fast_dpo import shared_prefix, tokenize_pair
-    from culturealign.alignment.prefs import pairs_from_judgements
-    from culturealign.data.judgements import load_jcm
-    from culturealign.models.embedded import ensure_converted
+    torch.set_num_threads(s.threads)
+    peaks = [matmul_peak_gflops()]
 
-    path = ensure_converted(model_name)
-    cfg = AutoConfig.from_pretrained(path).get_text_config()
-    tok = AutoTokenizer.from_pretrained(path)
-    h, layers, inter = cfg.hidden_size, cfg.num_hidden_layers, cfg.intermediate_size
-    heads, kv = cfg.num_attention_heads, cfg.num_key_value_heads
-    head_dim = getattr(cfg, "head_dim", None) or h // heads
-    body = layers * (h * head_dim * (heads + 2 * kv) + heads * head_dim * h + 3 * h * inter)
-    lm_head = h * cfg.vocab_size
-    toks = [tokenize_pair(tok, p) for p in pairs_from_judgements(load_jcm("train").head(64))]
-    prompt = sum(len(t.prompt) for t in toks) / len(toks)
-    comp = sum((len(t.chosen) + len(t.rejected)) / 2 for t in toks) / len(toks)
-    shared = shared_prefix(toks)  # the instruction every JCM prompt starts with
+    def once(count: bool) -> dict[str, Any]:
+        result = run_fast(s, count) if arm == "fast" else run_trl(s, arm == "trl_tuned", count)
+        gc.collect()
+        return result
 
-    def fwd(tokens: float, head_positions: float) -> float:
-        return 2 * body * tokens + 2 * lm_head * head_positions
-
-    # What a pair needs on its own: forward + backward over its prompt once and both completions,
-    # head only at completion positions, plus one reference forward over the same tokens.
-    unique = fwd(prompt + 2 * (comp - 1), 2 * comp)
-    need = 3 * unique + unique
-    # TRL: prompt+completion twice; forward, checkpoint recompute, backward (2x), reference.
-    trl = fwd(2 * (prompt + comp), 2 * comp) * (1 + 1 + 2 + 1)
-    # Fast: as "need", but the shared instruction is forwarded once per batch (training batch
-    # BATCH, reference batch 16), so it can do less than a pair needs on its own.
-    train_tokens = prompt - shared + shared / BATCH + 2 * (comp - 1)
-    ref_tokens = prompt - shared + shared / 16 + 2 * (comp - 1)
-    fast = 3 * fwd(train_tokens, 2 * comp) + fwd(ref_tokens, 2 * comp)
+    timed = []
+    for i in range(s.repeats):
+        timed.append(once(count=False))
+        if i == 0:
+            memory = peak_mb()  # the first run's peak: later runs reload the model
+    counted = once(count=True)
+    peaks.append(matmul_peak_gflops())  # before and after: a busy moment only lowers one
     return {
-        "need": need,
-        "trl": trl,
-        "fast": fast,
-        "prompt_tokens": prompt,
-        "completion": comp,
-        "shared_prefix": shared,
+        "arm": arm,
+        "matmul_peak_gflops": max(peaks),
+        "peak_mb": memory,
+        "timed": timed,
+        "counted": counted,
     }
 
 
-def run_arm(arm: str, model: str, steps: int, threads: int) -> dict:
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": str(threads)}
-    cmd = [sys.executable, __file__, "--arm", arm, "--model", model, "--steps", str(steps)]
-    proc = subprocess.run(
-        [*cmd, "--threads", str(threads)], env=env, capture_output=True, text=True, check=False
-    )
+def run_arm(arm: str, s: Settings) -> dict[str, Any]:
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": str(s.threads)}
+    cmd = [sys.executable, __file__, "--arm", arm, "--models", s.model]
+    cmd += ["--steps", str(s.steps), "--repeats", str(s.repeats), "--batch", str(s.batch)]
+    cmd += ["--lr", str(s.lr), "--threads", str(s.threads)]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        sys.exit(f"{arm} arm failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        sys.exit(f"{arm} arm failed:\n{proc.stderr[-4000:]}")
+    elapsed = time.perf_counter() - start
+    return json.loads(proc.stdout.strip().splitlines()[-1]) | {"process_s": elapsed}
+
+
+def stats(values: list[float]) -> tuple[float, float, float]:
+    return min(values), statistics.median(values), max(values)
+
+
+def arm_figures(r: dict[str, Any]) -> dict[str, Any]:
+    """Rates per timed run, and FLOPs per pair from the counted run."""
+    rates = [t["pairs"] / t["window"]["wall"] for t in r["timed"]]
+    cpu_per_pair = [t["window"]["cpu"] / t["pairs"] for t in r["timed"]]
+    counted = r["counted"]
+    flops = counted["window"]["flops"] / counted["pairs"]
+    head = counted["window"]["head_flops"] / counted["pairs"]
+    return {
+        "rates": rates,
+        "cpu_per_pair": cpu_per_pair,
+        "flops_per_pair": flops,
+        "head_flops_per_pair": head,
+        "peak_share": flops * statistics.median(rates) / (r["matmul_peak_gflops"] * 1e9),
+    }
+
+
+def loss_gaps(results: dict[str, dict[str, Any]]) -> dict[str, list[float]]:
+    """Per step, the largest |loss - TRL default's first run| over all runs of each arm."""
+    base = results["trl_default"]["timed"][0]["losses"]
+    gaps = {}
+    for arm, r in results.items():
+        runs = [t["losses"] for t in r["timed"]] + [r["counted"]["losses"]]
+        gaps[arm] = [max(abs(run[i] - x) for run in runs) for i, x in enumerate(base)]
+    return gaps
+
+
+def report(s: Settings, results: dict[str, dict[str, Any]]) -> bool:
+    """Print one model's tables and checks; True when the losses agree within LOSS_TOL."""
+    fig = {arm: arm_figures(r) for arm, r in results.items()}
+    print(
+        f"\n## {s.model}: batch {s.batch}, timed steps {s.steps}, repeats {s.repeats}, "
+        f"lr {s.lr}, threads {s.threads}\n"
+    )
+    head = (
+        "arm",
+        "pairs/s min / median / max",
+        "CPU s/pair median",
+        "GFLOP/pair done",
+        "of which LM head",
+        "GFLOP/s median",
+        "fp32 matmul peak GFLOP/s",
+        "share of peak",
+        "peak RSS MB",
+    )
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for arm, f in fig.items():
+        r = results[arm]
+        rate = statistics.median(f["rates"])
+        row = (
+            arm,
+            " / ".join(f"{x:.3f}" for x in stats(f["rates"])),
+            f"{statistics.median(f['cpu_per_pair']):.2f}",
+            f"{f['flops_per_pair'] / 1e9:.1f}",
+            f"{f['head_flops_per_pair'] / 1e9:.1f}",
+            f"{f['flops_per_pair'] * rate / 1e9:.1f}",
+            f"{r['matmul_peak_gflops']:.1f}",
+            f"{f['peak_share']:.1%}",
+            f"{r['peak_mb']:.0f}",
+        )
+        print("| " + " | ".join(row) + " |")
+    print()
+    fast = fig["fast"]
+    for arm, target in TARGETS.items():
+        ratio = statistics.median(fast["rates"]) / statistics.median(fig[arm]["rates"])
+        worst = min(fast["rates"]) / max(fig[arm]["rates"])
+        cpu = statistics.median(fig[arm]["cpu_per_pair"]) / statistics.median(fast["cpu_per_pair"])
+        verdict = "PASS" if ratio >= target else "FAIL"
+        print(
+            f"fast vs {arm}: pairs/s ratio {ratio:.2f}x (median; worst pairing {worst:.2f}x), "
+            f"CPU-time ratio {cpu:.2f}x; target >= {target:g}x: {verdict}"
+        )
+    gaps = loss_gaps(results)
+    ok = all(max(g) <= LOSS_TOL for g in gaps.values())
+    base = results["trl_default"]["timed"][0]["losses"]
+    print("\nper-step loss, TRL default: " + ", ".join(f"{x:.6f}" for x in base))
+    print(f"losses move: max - min = {max(base) - min(base):.4f}")
+    for arm, g in gaps.items():
+        print(f"max |loss - TRL default| per step, {arm}: " + ", ".join(f"{x:.1e}" for x in g))
+    print(f"losses equal within {LOSS_TOL:g}: {'PASS' if ok else 'FAIL'}")
+    for arm in ("trl_default", "trl_tuned"):
+        print(
+            f"{arm}: asked {results[arm]['counted']['asked']}, "
+            f"TRL did {results[arm]['counted']['effective']}"
+        )
+    for arm in ("trl_tuned", "fast"):
+        ref = results[arm]["timed"][0]["reference"]
+        print(f"{arm} one-off reference pass: {ref['wall']:.2f} s for {s.n_pairs} pairs")
+    took = ", ".join(f"{arm} {r['process_s']:.0f} s" for arm, r in results.items())
+    print(f"benchmark time per arm process (all runs): {took}")
+    return ok
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="smollm2-135m-instruct")
-    parser.add_argument("--steps", type=int, default=4, help="timed steps (after 1 warm-up)")
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--steps", type=int, default=3, help="timed steps (after 1 warm-up)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per arm")
+    parser.add_argument("--batch", type=int, default=4, help="pairs per step, every arm")
+    parser.add_argument("--lr", type=float, default=1e-3, help="large enough to move the loss")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--arm", choices=["trl", "fast"], help=argparse.SUPPRESS)
+    parser.add_argument("--arm", choices=ARMS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     threads = args.threads or free_cores()
+    settings = [
+        Settings(m, args.steps, args.repeats, args.batch, args.lr, threads) for m in args.models
+    ]
     if args.arm:
-        fn = arm_trl if args.arm == "trl" else arm_fast
-        print(json.dumps(fn(args.model, args.steps, threads)))
+        print(json.dumps(arm_main(args.arm, settings[0])))
         return
-    print(f"model={args.model} pairs/step={BATCH} timed_steps={args.steps} threads={threads}")
-    trl = run_arm("trl", args.model, args.steps, threads)
-    fast = run_arm("fast", args.model, args.steps, threads)
-    flops = flops_per_pair(args.model)
-    report(args.model, trl, fast, flops)
-
-
-def report(model: str, trl: dict, fast: dict, flops: dict) -> None:
-    rows = []
-    for name, r in (("TRL DPOTrainer", trl), ("culturealign fast", fast)):
-        rate = r["pairs"] / r["seconds"]
-        done = flops["trl" if r is trl else "fast"]
-        rows.append(
-            (
-                name,
-                f"{rate:.3f}",
-                f"{r['seconds'] / (r['pairs'] / BATCH):.2f}",
-                f"{r['peak_mb']:.0f}",
-                f"{r['peak_mb'] - r['rss_loaded_mb']:.0f}",
-                f"{r['losses'][-1]:.6f}",
-                f"{done / 1e9:.1f}",
-                f"{flops['need'] / done:.2f}",
-                f"{done * rate / 1e9:.1f}",
-            )
-        )
-    head = (
-        "arm",
-        "pairs/s",
-        "s/step",
-        "peak RSS MB",
-        "peak over loaded MB",
-        "loss after last step",
-        "GFLOP/pair done",
-        "FLOP efficiency (need/done)",
-        "GFLOP/s",
-    )
-    print("| " + " | ".join(head) + " |")
-    print("|" + "---|" * len(head))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    ratio = (fast["pairs"] / fast["seconds"]) / (trl["pairs"] / trl["seconds"])
-    print(f"\nspeed ratio fast/TRL: {ratio:.2f}x")
-    print(f"peak memory fast/TRL: {fast['peak_mb'] / trl['peak_mb']:.2f}")
-    print("per-step losses TRL : " + ", ".join(f"{x:.6f}" for x in trl["losses"]))
-    print("per-step losses fast: " + ", ".join(f"{x:.6f}" for x in fast["losses"]))
-    print(f"fast reference pass: {fast['reference_seconds']:.2f} s (once, for all pairs)")
-    print(
-        f"mean prompt {flops['prompt_tokens']:.1f} tokens (shared {flops['shared_prefix']}), "
-        f"completion {flops['completion']:.1f}; "
-        f"TRL gradient checkpointing: {trl['gradient_checkpointing']}"
-    )
+    if args.repeats < 3:
+        print(f"note: {args.repeats} repeat(s); numbers to report need --repeats 3 or more")
+    ok = True
+    for s in settings:
+        ok &= report(s, {arm: run_arm(arm, s) for arm in ARMS})
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
