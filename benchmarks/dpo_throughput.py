@@ -484,7 +484,7 @@ def report(s: Settings, results: dict[str, dict[str, Any]]) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS))
-    parser.add_argument("--steps", type=int, default=3, help="timed steps (after 1 warm-up)")
+    parser.add_argument("--steps", type=int, default=2, help="timed steps (after 1 warm-up)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per arm")
     parser.add_argument("--batch", type=int, default=4, help="pairs per step, every arm")
     parser.add_argument("--lr", type=float, default=1e-3, help="large enough to move the loss")
