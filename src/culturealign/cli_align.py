@@ -30,9 +30,13 @@ SFT_LORA = "Default: CultureSPA's config (LLaMA-Factory's default, which it leav
 def from_labels(
     out: Annotated[Path, typer.Option(help="Output JSONL (prompt/chosen/rejected).")],
     dataset: Annotated[str, typer.Option(help="jcm, ethics, or file (needs --path).")] = "jcm",
-    split: Annotated[str, typer.Option(help="Split (jcm: train/val/test; ethics: test_hard).")] = (
-        "train"
-    ),
+    split: Annotated[
+        str,
+        typer.Option(
+            help="Split (jcm: train/val/test; ethics: train, all lengths, downloaded; "
+            "test_hard, the offline stand-in)."
+        ),
+    ] = "train",
     limit: Annotated[int | None, typer.Option(help="Use only the first N items.")] = None,
     path: Annotated[Path | None, typer.Option(help="Data file (dataset 'file') or folder.")] = None,
     text_column: Annotated[str, typer.Option(help="Text column of a file.")] = "text",
