@@ -1,11 +1,12 @@
 """End-to-end evaluation on the embedded gemma-3-270m: golden accuracy, resume, provenance."""
 
 import json
+import shutil
 
 import pytest
 
 from culturealign.evaluation import build_task
-from culturealign.evaluation.runner import run_task
+from culturealign.evaluation.runner import resolve_generation, run_task
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +77,21 @@ def test_generate_mode_parses_answers(gemma, tmp_path):
     assert all("output" in r for r in records)
     na = sum(r["prediction"] is None for r in records) / 6
     assert summary["metrics"]["na_rate"]["value"] == pytest.approx(na)
+
+
+def test_sampled_run_resumes_to_the_same_answers(gemma, tmp_path):
+    # Sampled answers depend on their batch and seed: a resume must redraw them identically.
+    task = build_task("jcm", {"limit": 20, "shots": 0, "protocol": "jinnai2024"})
+    generation = resolve_generation(task, max_new_tokens=3)
+    run_task(task, gemma, tmp_path / "full", generation)
+    full = (tmp_path / "full" / "items.jsonl").read_text().splitlines(keepends=True)
+    outputs = {json.loads(line)["id"]: json.loads(line)["output"] for line in full}
+    assert len(set(outputs.values())) > 1  # the draws differ between items
+    for kept in (16, 10):  # a kill after the first chunk of 16, and one inside it
+        part = shutil.copytree(tmp_path / "full", tmp_path / f"part{kept}")
+        (part / "summary.json").unlink()
+        (part / "items.jsonl").write_text("".join(full[:kept]) + full[kept][:25])
+        run_task(task, gemma, part, generation)
+        resumed = [json.loads(line) for line in (part / "items.jsonl").read_text().splitlines()]
+        assert len(resumed) == 20
+        assert {r["id"]: r["output"] for r in resumed} == outputs

@@ -62,8 +62,10 @@ def run_task(
     todo = [s for s in samples if s.id not in done]
     advance = progress(len(samples), len(samples) - len(todo)) if progress else None
     with items_path.open("a", encoding="utf-8") as fh:
-        for chunk in _chunks(todo, CHUNK[task.scorer.mode]):
-            for record in _score_chunk(task, model, chunk, generation, advance):
+        for chunk, chunk_generation in _pending_chunks(task, samples, done, generation):
+            for record in _score_chunk(task, model, chunk, chunk_generation, advance):
+                if record["id"] in done:
+                    continue  # re-drawn only to keep its chunk's sampling identical
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 done[record["id"]] = record
             fh.flush()
@@ -137,6 +139,25 @@ def _score_chunk(task, model, chunk: list[Sample], generation, advance) -> Itera
             **sample.meta,
             **task.scorer(sample, output),
         }
+
+
+def _pending_chunks(
+    task: Task, samples: list[Sample], done: dict[str, Any], generation: GenerationConfig
+) -> Iterator[tuple[list[Sample], GenerationConfig]]:
+    """The chunks still to score, each with the generation settings it is drawn with.
+
+    Choice scores do not depend on the batch, so only unfinished items are scored. A sampled
+    answer depends on its batch and the seed, so generate mode keeps the full run's chunks, seeds
+    chunk i with ``seed + i`` and re-draws a whole chunk that a kill left part-written: a resumed
+    run gives the same answers as an uninterrupted one.
+    """
+    if task.scorer.mode == "choice":
+        todo = [s for s in samples if s.id not in done]
+        yield from ((chunk, generation) for chunk in _chunks(todo, CHUNK["choice"]))
+        return
+    for i, chunk in enumerate(_chunks(samples, CHUNK["generate"])):
+        if any(s.id not in done for s in chunk):
+            yield chunk, replace(generation, seed=generation.seed + i)
 
 
 def _chunks(samples: list[Sample], size: int) -> Iterator[list[Sample]]:
