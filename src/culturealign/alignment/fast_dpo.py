@@ -7,7 +7,9 @@ completions are a token or two, nearly all of that is the prompt, done four to f
 * the prompt is forwarded once per pair; its KV cache (kept in the autograd graph) feeds a tiny
   second forward over the completion tokens of chosen and rejected together;
 * the tokens every prompt of a batch starts with (the instruction) are forwarded once per batch
-  and their KV cache shared by all rows, as the evaluation backend does for few-shot prefixes;
+  and their KV cache shared by all rows, as the evaluation backend does for few-shot prefixes
+  (not when the batch is wider than a sliding attention window and padded, see
+  :func:`pair_logps`);
 * the LM head runs only at completion positions (``logits_to_keep``): with gemma-3's 262k-entry
   vocabulary the head is the costliest layer per position;
 * reference log-probs never change under LoRA, so they are computed once with the adapter
@@ -27,6 +29,7 @@ from typing import Any, NamedTuple
 import torch
 
 from culturealign.alignment.prefs import PreferencePair
+from culturealign.models.hf import sliding_window
 
 
 class TokenizedPair(NamedTuple):
@@ -113,6 +116,8 @@ def pair_logps(model: Any, batch: PairBatch) -> tuple[torch.Tensor, torch.Tensor
     """Summed completion log-probs ``(chosen [B], rejected [B])`` from one prompt forward."""
     from transformers import DynamicCache
 
+    if _pads_cross_window(model, batch):
+        batch = unshared(batch)
     b, shared = batch.size, batch.prefix_ids.shape[1]
     tail = batch.completion_ids.shape[1] - 1
     cache = DynamicCache(config=_base(model).config) if tail or shared else None
@@ -138,6 +143,39 @@ def pair_logps(model: Any, batch: PairBatch) -> tuple[torch.Tensor, torch.Tensor
         token_logps = torch.cat([token_logps, _tail_logps(model, batch, cache, tail)], dim=1)
     per_row = (token_logps * batch.completion_mask).sum(-1)
     return per_row[0::2], per_row[1::2]
+
+
+def _pads_cross_window(model: Any, batch: PairBatch) -> bool:
+    """True when pads between the shared prefix and a row fall inside a sliding window.
+
+    A sliding window (gemma-3: 512) counts cache slots, pads included, so there a short row
+    would lose prefix tokens a plain forward sees. The last completion token fed sits at
+    slot prefix + prompt width + completion width - 2.
+    """
+    window = sliding_window(_base(model))
+    shared, width = batch.prefix_ids.shape[1], batch.prompt_ids.shape[1]
+    reach = shared + width + batch.completion_ids.shape[1] - 1
+    padded = bool((batch.prompt_mask == 0).any())
+    return window is not None and shared > 0 and padded and reach > window
+
+
+def unshared(batch: PairBatch) -> PairBatch:
+    """The same pairs with the shared prefix put back into each prompt, all pads first.
+
+    Each row's tokens are then contiguous, so every window sees what a plain forward sees;
+    the prefix is recomputed per row, which only wide (> window) padded batches pay.
+    """
+    b, shared = batch.size, batch.prefix_ids.shape[1]
+    ids = torch.cat([batch.prefix_ids.expand(b, shared), batch.prompt_ids], dim=1)
+    mask = torch.cat([batch.prompt_mask.new_ones((b, shared)), batch.prompt_mask], dim=1)
+    order = torch.sort(mask, dim=1, stable=True).indices  # pads (0) first, token order kept
+    return PairBatch(
+        batch.prefix_ids[:, :0],
+        ids.gather(1, order),
+        mask.gather(1, order),
+        batch.completion_ids,
+        batch.completion_mask,
+    )
 
 
 def _tail_logps(model: Any, batch: PairBatch, cache: Any, tail: int) -> torch.Tensor:

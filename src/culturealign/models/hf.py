@@ -5,6 +5,10 @@ plain "forward the whole prompt for every choice" loop:
 
 * the shared prefix (instruction + few-shot + persona) is encoded once and its KV cache reused;
 * requests are sorted by length and batched, padding only to the batch's own maximum;
+* sliding-window layers (gemma-3: 512) measure their window in cache slots, pads included, so
+  a padded row whose prefix + batch reaches past the window would lose prefix tokens a plain
+  forward sees: such rows go into batches of equal length (no padding). Short prompts, the
+  common case, batch as before;
 * every choice's first token is read from the request's last position (one forward per request
   when all choices are single tokens); longer choices continue from that batch's KV cache;
 * the LM head runs only at the positions whose logits are needed (``logits_to_keep``): gemma-3's
@@ -79,6 +83,7 @@ class HFModel:
         self._pad = pad if pad is not None else (tokenizer.eos_token_id or 0)
         self._bos = _special_start(tokenizer)
         self._cache_kw = _cache_keyword(model)
+        self._window = sliding_window(model)
 
     # -- prompts ---------------------------------------------------------------------------
     @property
@@ -122,7 +127,7 @@ class HFModel:
         for key, items in groups.items():
             prefix_ids, cache = self._prefix_state(key) if key else ([0], None)
             past = len(prefix_ids) - 1
-            for batch in _length_batches(items, self.token_budget, past):
+            for batch in _length_batches(items, self.token_budget, past, self._window):
                 self._score_batch(cache, past, batch, out)
                 if progress:
                     progress(len(batch))
@@ -302,24 +307,52 @@ def _cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text if cut < 0 else text[:cut]
 
 
-def _length_batches(items: list[_Encoded], token_budget: int, past: int):
+def sliding_window(model: Any) -> int | None:
+    """The attention window of the model's sliding-window layers; None if it has none."""
+    config = model.config.get_text_config()
+    window = getattr(config, "sliding_window", None)
+    types = getattr(config, "layer_types", None)
+    if window is None or (types is not None and "sliding_attention" not in types):
+        return None
+    return int(window)
+
+
+def _length_batches(items: list[_Encoded], token_budget: int, past: int, window: int | None):
     """Yield batches of length-sorted rows, each within ``token_budget`` tokens (the cached
-    prefix is counted at 1/8 weight: it is attended to but not recomputed)."""
+    prefix is counted at 1/8 weight: it is attended to but not recomputed).
+
+    Pads sit between the cached prefix and a shorter row, and a sliding window counts them
+    as tokens: once prefix + row width + choice tokens could exceed ``window``, a row only
+    joins a batch of rows as long as itself, so no padding ever displaces its prefix.
+    """
     batch: list[_Encoded] = []
-    width = 0
+    width = longest = 0
     for item in sorted(items, key=lambda e: len(e.row)):
         new_width = max(width, len(item.row))
-        if batch and (len(batch) + 1) * (new_width + past // 8) > token_budget:
+        new_longest = max(longest, _longest_choice(item))
+        padded = bool(batch) and len(batch[0].row) < len(item.row)
+        spills = window is not None and past + new_width + new_longest - 1 > window
+        if batch and (
+            (len(batch) + 1) * (new_width + past // 8) > token_budget or (padded and spills)
+        ):
             yield batch
-            batch, new_width = [], len(item.row)
+            batch, new_width, new_longest = [], len(item.row), _longest_choice(item)
         batch.append(item)
-        width = new_width
+        width, longest = new_width, new_longest
     if batch:
         yield batch
 
 
+def _longest_choice(item: _Encoded) -> int:
+    return max((len(c) for c in item.choices), default=1)
+
+
 def plain_choice_logprobs(model: HFModel, requests: Sequence[ChoiceRequest]) -> list[list[float]]:
-    """Reference path: one full forward per (request, choice), no cache, no batching."""
+    """Reference path: one full forward per (request, choice), no cache, no batching, no pads.
+
+    The LM head runs only at the positions that predict the choice (it is per-position, so
+    this changes no number, and a 1,000-token gemma prompt no longer needs 1 GB of logits).
+    """
     out = []
     with torch.inference_mode():
         for req in requests:
@@ -328,8 +361,9 @@ def plain_choice_logprobs(model: HFModel, requests: Sequence[ChoiceRequest]) -> 
             for choice in req.choices:
                 cids = model.encode_piece(choice)
                 ids = torch.tensor([ctx + cids], device=model.device)
-                logp = torch.log_softmax(model.model(input_ids=ids).logits.float(), -1)[0]
-                scores.append(sum(float(logp[len(ctx) - 1 + j, t]) for j, t in enumerate(cids)))
+                logits = model.model(input_ids=ids, logits_to_keep=len(cids) + 1).logits
+                logp = torch.log_softmax(logits.float(), -1)[0]
+                scores.append(sum(float(logp[j, t]) for j, t in enumerate(cids)))
             out.append(scores)
     return out
 
