@@ -1,20 +1,28 @@
 """Evaluation throughput: culturealign vs EleutherAI lm-evaluation-harness on the same job.
 
-Two benchmarks (issue 2, "Speed"):
+Two benchmarks (issue 2, "Speed"; issue 8 point 10, "against the peers' best settings"):
 
   a  ETHICS commonsense short sentences, 0-shot, the study's (Japanese) instruction prompt,
      smollm2-135m-instruct (chat template applied, as culturealign does for chat models);
+     target: >= 3x the fastest lm-eval setting;
   b  JCM test, 3-shot (first 3 rows of JCM val, fixed as in the study), the study's prompt,
-     gemma-3-270m (base model, plain text).
+     gemma-3-270m (base model, plain text); target: >= 8x the fastest lm-eval setting.
 
-Each side runs in a fresh subprocess, timed from outside (imports + model load + scoring +
-writing results), with the same thread count (``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` and
+Each run is a fresh subprocess, timed from outside (imports + model load + scoring + writing
+results), with the same thread count (``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` and
 ``torch.set_num_threads``):
 
 * culturealign: the real ``culturealign eval`` command (``cli.app``), fresh output folder;
 * lm-eval: ``lm_eval.simple_evaluate(model="hf", model_args="pretrained=<culturealign's
   converted safetensors folder>,dtype=float32,device=cpu", batch_size=B)`` on a task config
-  generated at run time into a temporary folder.
+  generated at run time into a temporary folder, for every B in ``--lm-eval-batch-sizes``
+  (default 1, 8, 32 and ``auto``: lm-eval's own probe, which starts at its ``max_batch_size``
+  64 and halves on out-of-memory; its probe forwards count in its time, as they do for users).
+
+Runs are interleaved (each repeat runs culturealign, then every lm-eval setting), ``--repeats``
+times (default 3); the report gives min / median / max wall and CPU time per side and setting.
+The targets are judged on medians against the lm-eval setting with the lowest median wall time;
+the worst case (our slowest run against lm-eval's fastest) is printed beside it.
 
 Prompt fidelity: the lm-eval task reads a local JSONL whose ``prompt`` field is the exact text
 culturealign rendered for that item (``render_moral`` with ``TEMPLATES['ja']``, the chat template
@@ -22,19 +30,25 @@ for smollm2, and for JCM the three fixed few-shot examples already inside the te
 ``doc_to_text: prompt``, ``doc_to_choice: choices`` (``["正", "誤"]``, index = label),
 ``doc_to_target: label``, ``target_delimiter: ""`` and ``num_fewshot: 0``. Pre-rendering rather
 than lm-eval's ``fewshot_config`` keeps one source of truth for the text; lm-eval's compute is
-the same either way, since the model sees the same tokens. The benchmark checks after the run
-that every context lm-eval logged equals culturealign's prompt, and compares per-item
-predictions and log-prob margins.
+the same either way, since the model sees the same tokens. The benchmark checks after the run,
+for every lm-eval setting, that every context lm-eval logged equals culturealign's prompt, and
+compares per-item predictions and log-prob margins.
 
-Machine limit: ``tokens actually fed per item x 2 x non-embedding parameters`` divided by the
+Where our time goes: every culturealign run wraps the backend's methods (tokenizing, encoding
+the cached prefix, batch forwards, the LM head via a forward hook) and reports seconds per
+component with the model load; the wrappers cost microseconds per call and stay on in the
+timed runs.
+
+Share of the machine: ``tokens fed per item x 2 x non-embedding parameters`` divided by the
 GFLOP/s of a large fp32 matmul (best of several, same thread count) measured in the same run.
-Tokens fed are counted by replaying culturealign's own batching (runner chunks, the
-backend's length batches, padding included, the shared prefix counted once).
+Tokens fed are what the backend counted itself (``summary.json`` "work"): padding included, the
+shared prefix once per process, so the share counts padding as work; the share of useful
+(unpadded) tokens is printed beside it.
 
-Usage::
+Usage (the full benchmark; ``--limit 20 --repeats 1`` for a smoke run)::
 
     CULTUREALIGN_DATA=/work/shared/data python benchmarks/eval_throughput.py \
-        --bench a b --limit 200 --threads 1
+        --bench a b --limit 200 --repeats 3 --threads 1
 """
 
 from __future__ import annotations
@@ -44,6 +58,7 @@ import datetime as dt
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,20 +93,73 @@ BENCHES = {
 # ---------------------------------------------------------------------------------------------
 # subprocess workers (run with ``python eval_throughput.py --worker KIND SPEC.json``)
 # ---------------------------------------------------------------------------------------------
+class _FastPathClock:
+    """Seconds per component of HFModel's choice scoring, by wrapping its methods in place."""
+
+    COMPONENTS = {
+        "choice_logprobs": "scoring",
+        "_split_at_cache": "tokenize",
+        "encode_piece": "tokenize",
+        "_prefix_state": "prefix encode",
+        "_run": "batch forward",
+    }
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._active: list[str] = []
+        self._head_start = 0.0
+
+    def install(self, cls: Any) -> None:
+        for name, component in self.COMPONENTS.items():
+            setattr(cls, name, self._timed(getattr(cls, name), component))
+
+    def watch_head(self, lm: Any) -> None:
+        head = lm.get_output_embeddings()
+        head.register_forward_pre_hook(lambda *_: setattr(self, "_head_start", self._now()))
+        head.register_forward_hook(lambda *_: self._add_head())
+
+    def _timed(self, fn: Any, component: str) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self._active.append(component)
+            start = self._now()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._add(component, self._now() - start)
+                self._active.pop()
+
+        return timed
+
+    def _add_head(self) -> None:
+        where = self._active[-1] if self._active else "outside"
+        self._add(f"LM head in {where}", self._now() - self._head_start)
+
+    def _add(self, key: str, seconds: float) -> None:
+        self.seconds[key] = self.seconds.get(key, 0.0) + seconds
+
+    @staticmethod
+    def _now() -> float:
+        return time.perf_counter()
+
+
 def _worker_culturealign(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the real ``culturealign eval`` command; time model load by wrapping load_model."""
     t0 = time.perf_counter()
     import culturealign.models as cam
     from culturealign import cli
+    from culturealign.models.hf import HFModel
 
     marks: dict[str, float] = {"imported": time.perf_counter() - t0}
     original = cam.load_model
+    clock = _FastPathClock()
+    clock.install(HFModel)
 
     def timed_load(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         model = original(*args, **kwargs)
         marks["load_start"] = start - t0
         marks["loaded"] = time.perf_counter() - t0
+        clock.watch_head(model.model)
         return model
 
     cam.load_model = timed_load  # run_with_progress imports it at call time
@@ -104,7 +172,7 @@ def _worker_culturealign(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     marks["done"] = time.perf_counter() - t0
-    return {"marks": marks, "torch_threads": torch.get_num_threads()}
+    return {"marks": marks, "components": clock.seconds, "torch_threads": torch.get_num_threads()}
 
 
 def _worker_lm_eval(spec: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +197,8 @@ def _worker_lm_eval(spec: dict[str, Any]) -> dict[str, Any]:
     HFLM.create_from_arg_string = classmethod(timed_create)
     results = lm_eval.simple_evaluate(
         model="hf",
-        model_args=f"pretrained={spec['pretrained']},dtype=float32,device=cpu",
+        model_args=f"pretrained={spec['pretrained']},dtype=float32,device=cpu"
+        + (f",max_batch_size={spec['max_batch_size']}" if spec["max_batch_size"] else ""),
         tasks=[spec["task_name"]],
         task_manager=TaskManager(include_path=spec["task_dir"]),
         batch_size=spec["batch_size"],
@@ -151,7 +220,13 @@ def _worker_lm_eval(spec: dict[str, Any]) -> dict[str, Any]:
     Path(spec["out"]).write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     acc = results["results"][spec["task_name"]]["acc,none"]
     marks["done"] = time.perf_counter() - t0
-    return {"marks": marks, "acc": acc, "torch_threads": torch.get_num_threads()}
+    chosen = results["config"].get("batch_sizes") or [spec["batch_size"]]
+    return {
+        "marks": marks,
+        "acc": acc,
+        "batch_sizes": chosen,  # what "auto" settled on
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 def _worker_matmul(spec: dict[str, Any]) -> dict[str, Any]:
@@ -178,8 +253,14 @@ WORKERS = {
 }
 
 
-def _run_worker(kind: str, spec: dict[str, Any], threads: int, log: Path) -> dict[str, Any]:
-    """Run a worker in a fresh interpreter; returns its result plus the outside wall time."""
+def _run_worker(
+    kind: str, spec: dict[str, Any], threads: int, log: Path, may_fail: bool = False
+) -> dict[str, Any]:
+    """Run a worker in a fresh interpreter; returns its result plus the outside wall time.
+
+    With ``may_fail`` a failed worker (lm-eval's ``auto`` probe can run out of memory) returns
+    ``{"failed": ...}`` so the other settings still get reported.
+    """
     env = dict(os.environ)
     env.update(
         OMP_NUM_THREADS=str(threads),
@@ -204,6 +285,8 @@ def _run_worker(kind: str, spec: dict[str, Any], threads: int, log: Path) -> dic
     code = proc.returncode = os.waitstatus_to_exitcode(status)
     if code != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        if may_fail:
+            return {"failed": f"exit {code} after {wall:.0f} s, log {log}"}
         raise SystemExit(f"{kind} worker failed (exit {code}); log {log}:\n{tail}")
     result = json.loads(Path(result_path).read_text(encoding="utf-8"))
     result.update(
@@ -337,7 +420,7 @@ def _write_lm_eval_task(bench: Bench, samples, task_dir: Path) -> str:
 # ---------------------------------------------------------------------------------------------
 # one benchmark
 # ---------------------------------------------------------------------------------------------
-def run_bench(bench: Bench, args: argparse.Namespace, work: Path, gflops: float) -> dict[str, Any]:
+def run_bench(bench: Bench, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from culturealign.models.embedded import ensure_converted
 
     path = ensure_converted(bench.model)
@@ -355,128 +438,195 @@ def run_bench(bench: Bench, args: argparse.Namespace, work: Path, gflops: float)
         "shots": bench.shots,
         "limit": args.limit,
         "threads": args.threads,
-        "out": str(bdir / "culturealign_out"),
     }
     le_spec = {
         "pretrained": str(path),
         "task_name": task_name,
         "task_dir": str(task_dir),
-        "batch_size": args.lm_eval_batch_size,
         "threads": args.threads,
-        "out": str(bdir / "lm_eval_samples.json"),
+        "max_batch_size": args.lm_eval_max_batch_size,
     }
     print(f"[{bench.key}] {bench.title}, {bench.model}, n={n}, threads={args.threads}", flush=True)
-    runs: dict[str, list[dict[str, Any]]] = {"culturealign": [], "lm_eval": []}
-    for rep in range(args.repeats):
-        for kind, spec in (("culturealign", ca_spec), ("lm_eval", le_spec)):
-            if kind == "lm_eval" and args.skip_lm_eval:
-                continue
-            if kind == "culturealign" and rep:
-                spec = {**spec, "out": f"{spec['out']}-{rep}"}
-            r = _run_worker(kind, spec, args.threads, bdir / f"{kind}-{rep}.log")
-            runs[kind].append(r)
-            print(
-                f"[{bench.key}]   {kind:12s} rep {rep}: {r['wall_s']:.1f} s wall, "
-                f"{r['cpu_s']:.1f} s CPU "
-                f"(load avg {r['load_before']} -> {r['load_after']})",
-                flush=True,
+    runs: dict[str, list[dict[str, Any]]] = {"culturealign": []}
+    settings = [] if args.skip_lm_eval else args.lm_eval_batch_sizes
+    for size in settings:
+        runs[f"lm_eval bs={size}"] = []
+    for rep in range(args.repeats):  # interleaved, so drift in the machine's load hits all sides
+        ca_out = {**ca_spec, "out": str(bdir / f"ca-{rep}")}
+        _timed_run(bench.key, "culturealign", ca_out, runs, bdir / f"culturealign-{rep}.log")
+        for size in settings:
+            spec = {**le_spec, "batch_size": size, "out": str(bdir / f"lm_eval-{size}.json")}
+            _timed_run(
+                bench.key, f"lm_eval bs={size}", spec, runs, bdir / f"lm_eval-{size}-{rep}.log"
             )
 
-    # per-item results
-    ca_items = {}
-    for line in (bdir / "culturealign_out" / "items.jsonl").read_text("utf-8").splitlines():
-        rec = json.loads(line)
-        ca_items[rec["id"]] = rec
+    ca_items = _items(bdir / "ca-0" / "items.jsonl")
     ca_acc = sum(r["correct"] for r in ca_items.values()) / len(ca_items)
-    out: dict[str, Any] = {"bench": bench, "n": n, "ca_acc": ca_acc, "runs": runs}
-    if runs["lm_eval"]:
-        le_rows = json.loads(Path(le_spec["out"]).read_text("utf-8"))
-        le_acc = sum(r["acc"] for r in le_rows) / len(le_rows)
-        same_ctx = sum(r["context"] == ca_items[r["id"]]["prompt"] for r in le_rows)
-        agree = 0
-        margin_diff = 0.0
-        for r in le_rows:
-            ca = ca_items[r["id"]]
-            le_pred = max(range(len(r["loglik"])), key=r["loglik"].__getitem__)
-            agree += le_pred == ca["prediction"]
-            margin_le = r["loglik"][1] - r["loglik"][0]
-            margin_ca = ca["logprobs"][1] - ca["logprobs"][0]
-            margin_diff = max(margin_diff, abs(margin_le - margin_ca))
-        out.update(
-            le_acc=le_acc,
-            same_context=same_ctx,
-            pred_agree=agree,
-            max_margin_diff=margin_diff,
-            le_continuations=le_rows[0]["continuations"],
-        )
-    out["tokens"] = _fed_tokens(bdir / "culturealign_out", tok, samples)
+    out: dict[str, Any] = {"bench": bench, "n": n, "ca_acc": ca_acc, "runs": runs, "agree": {}}
+    for size in settings:
+        samples_file = bdir / f"lm_eval-{size}.json"
+        if samples_file.exists():
+            out["agree"][f"lm_eval bs={size}"] = _agreement(samples_file, ca_items)
+    out["tokens"] = _fed_tokens(bdir / "ca-0", tok, samples)
     out["params"] = _param_counts(path)
     return out
 
 
-def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    return min(runs, key=lambda r: r["wall_s"])
+def _timed_run(key: str, label: str, spec: dict[str, Any], runs: dict, log: Path) -> None:
+    kind = "culturealign" if label == "culturealign" else "lm_eval"
+    r = _run_worker(kind, spec, spec["threads"], log, may_fail=kind == "lm_eval")
+    runs[label].append(r)
+    if "failed" in r:
+        print(f"[{key}]   {label:16s}: FAILED ({r['failed']})", flush=True)
+        return
+    print(
+        f"[{key}]   {label:16s}: {r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU "
+        f"(load avg {r['load_before']} -> {r['load_after']})",
+        flush=True,
+    )
+
+
+def _items(path: Path) -> dict[str, dict[str, Any]]:
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    return {r["id"]: r for r in rows}
+
+
+def _agreement(samples_file: Path, ca_items: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """lm-eval's per-item results (last repeat) against culturealign's."""
+    rows = json.loads(samples_file.read_text("utf-8"))
+    agree, margin_diff = 0, 0.0
+    for r in rows:
+        ca = ca_items[r["id"]]
+        agree += max(range(len(r["loglik"])), key=r["loglik"].__getitem__) == ca["prediction"]
+        margin_le = r["loglik"][1] - r["loglik"][0]
+        margin_ca = ca["logprobs"][1] - ca["logprobs"][0]
+        margin_diff = max(margin_diff, abs(margin_le - margin_ca))
+    return {
+        "acc": sum(r["acc"] for r in rows) / len(rows),
+        "same_context": sum(r["context"] == ca_items[r["id"]]["prompt"] for r in rows),
+        "pred_agree": agree,
+        "max_margin_diff": margin_diff,
+        "continuations": rows[0]["continuations"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------------------------
+def _ok(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in runs if "failed" not in r]
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    ordered = sorted(_ok(runs), key=lambda r: r["wall_s"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def _spread(values: list[float]) -> str:
+    return f"{min(values):.1f} / {statistics.median(values):.1f} / {max(values):.1f} s"
+
+
+def _side_line(label: str, runs: list[dict[str, Any]], n: int, extra: str = "") -> str:
+    ok = _ok(runs)
+    if not ok:
+        return f"  {label:18s}: all {len(runs)} runs failed ({runs[0]['failed']})"
+    walls = [r["wall_s"] for r in ok]
+    failed = f"; {len(runs) - len(ok)} failed" if len(ok) < len(runs) else ""
+    return (
+        f"  {label:18s}: {n / statistics.median(walls):7.2f} items/s at median wall; wall "
+        f"min/median/max {_spread(walls)}, CPU {_spread([r['cpu_s'] for r in ok])} "
+        f"({len(ok)} runs{failed}){extra}"
+    )
+
+
+def _breakdown(run: dict[str, Any]) -> str:
+    """Where the median culturealign run spent its time (seconds)."""
+    c, m = run["components"], run["marks"]
+    head = c.get("LM head in batch forward", 0.0)
+    parts = {
+        "import": m["imported"],
+        "model load": m["loaded"] - m["load_start"],
+        "tokenize": c.get("tokenize", 0.0),
+        "prefix encode": c.get("prefix encode", 0.0),
+        "batch forward (body)": c.get("batch forward", 0.0) - head,
+        "LM head": head,
+    }
+    inside = sum(v for k, v in c.items() if k not in ("scoring",) and not k.startswith("LM head"))
+    parts["rest of scoring (cache copy, log-softmax)"] = c.get("scoring", 0.0) - inside
+    parts["task, prompts, writing results"] = m["done"] - m["loaded"] - c.get("scoring", 0.0)
+    total = run["wall_s"]
+    parts["process start, exit"] = total - m["done"]
+    return "; ".join(f"{k} {v:.2f}" for k, v in parts.items()) + f" (sum {total:.1f} s wall)"
 
 
 def report(res: dict[str, Any], gflops: float, args: argparse.Namespace) -> str:
     b: Bench = res["bench"]
     n = res["n"]
-    ca = _best(res["runs"]["culturealign"])
+    runs = res["runs"]
     lines = [f"({b.key}) {b.title}, model {b.model}, {n} items, {args.threads} thread(s)"]
-    ca_ips = n / ca["wall_s"]
-    m = ca["marks"]
-    score_s = m["done"] - m["loaded"]
+    ca_runs = _ok(runs["culturealign"])
+    ca_med = statistics.median(r["wall_s"] for r in ca_runs)
     lines.append(
-        f"  culturealign : {ca_ips:7.2f} items/s  (whole process {ca['wall_s']:.1f} s wall, "
-        f"{ca['cpu_s']:.1f} s CPU: "
-        f"import {m['imported']:.1f} s, model load {m['loaded'] - m['load_start']:.1f} s, "
-        f"scoring+writing {score_s:.1f} s = {n / score_s:.1f} items/s)  "
-        f"accuracy {100 * res['ca_acc']:.1f}%"
+        _side_line(
+            "culturealign", runs["culturealign"], n, f"; accuracy {100 * res['ca_acc']:.1f}%"
+        )
     )
-    if res["runs"]["lm_eval"]:
-        le = _best(res["runs"]["lm_eval"])
-        le_ips = n / le["wall_s"]
-        lm = le["marks"]
-        le_score = lm["evaluated"] - lm["loaded"]
-        lines.append(
-            f"  lm-eval      : {le_ips:7.2f} items/s  (whole process {le['wall_s']:.1f} s wall, "
-            f"{le['cpu_s']:.1f} s CPU: "
-            f"import {lm['imported']:.1f} s, model load {lm['loaded'] - lm['load_start']:.1f} s, "
-            f"tasks+scoring {le_score:.1f} s = {n / le_score:.2f} items/s; "
-            f"batch_size={args.lm_eval_batch_size})  accuracy {100 * res['le_acc']:.1f}%"
+    lines.append(f"    time per component, median run (s): {_breakdown(_median_run(ca_runs))}")
+    settings = {k: v for k, v in runs.items() if k != "culturealign" and _ok(v)}
+    for label, le_runs in runs.items():
+        if label == "culturealign":
+            continue
+        agree = res["agree"].get(label)
+        extra = ""
+        if _ok(le_runs):
+            extra = f"; batch sizes used {_ok(le_runs)[0]['batch_sizes']}"
+        if agree:
+            extra += f"; accuracy {100 * agree['acc']:.1f}%"
+        lines.append(_side_line(label, le_runs, n, extra))
+    if settings:
+        best = min(settings, key=lambda k: statistics.median(r["wall_s"] for r in settings[k]))
+        le_ok = settings[best]
+        le_med = statistics.median(r["wall_s"] for r in le_ok)
+        ratio = le_med / ca_med
+        worst = min(r["wall_s"] for r in le_ok) / max(r["wall_s"] for r in ca_runs)
+        cpu = statistics.median(r["cpu_s"] for r in le_ok) / statistics.median(
+            r["cpu_s"] for r in ca_runs
         )
-        ratio = ca_ips / le_ips
-        diff = 100 * abs(res["ca_acc"] - res["le_acc"])
         lines.append(
-            f"  ratio        : {ratio:.2f}x whole process (target >= {b.target_ratio:g}: "
-            f"{'met' if ratio >= b.target_ratio else 'NOT met'}); scoring phase only "
-            f"{(n / score_s) / (n / le_score):.2f}x; by CPU time "
-            f"{le['cpu_s'] / ca['cpu_s']:.2f}x (less sensitive to other users' load)"
+            f"  ratio vs fastest lm-eval setting ({best}): {ratio:.2f}x at median wall (target "
+            f">= {b.target_ratio:g}: {'met' if ratio >= b.target_ratio else 'NOT met'}); worst "
+            f"case (our slowest vs its fastest run) {worst:.2f}x; by median CPU time {cpu:.2f}x"
         )
-        lines.append(
-            f"  agreement    : accuracy diff {diff:.2f} points (<= 0.5: "
-            f"{'yes' if diff <= 0.5 else 'NO'}); same prediction on {res['pred_agree']}/{n}; "
-            f"identical prompt text on {res['same_context']}/{n}; "
-            f"max |log-prob margin diff| {res['max_margin_diff']:.2e}; "
-            f"lm-eval continuations {res['le_continuations']!r}"
-        )
+        for label, a in res["agree"].items():
+            diff = 100 * abs(res["ca_acc"] - a["acc"])
+            lines.append(
+                f"  agreement {label}: accuracy diff {diff:.2f} points; same prediction on "
+                f"{a['pred_agree']}/{n}; identical prompt text on {a['same_context']}/{n}; "
+                f"max |log-prob margin diff| {a['max_margin_diff']:.2e}; "
+                f"continuations {a['continuations']!r}"
+            )
+    lines += _machine_lines(res, gflops, n / ca_med, _median_run(ca_runs))
+    return "\n".join(lines)
+
+
+def _machine_lines(res: dict[str, Any], gflops: float, ips: float, run: dict[str, Any]):
     t = res["tokens"]
     p = res["params"]["non_embedding"]
     flop_item = t["fed_per_item"] * 2 * p
-    eff_whole = flop_item * ca_ips / 1e9 / gflops
-    eff_score = flop_item * (n / score_s) / 1e9 / gflops
-    lines.append(
+    useful = t["useful_per_item"] / t["fed_per_item"]
+    scoring_ips = res["n"] / run["components"].get("scoring", float("nan"))
+    share = flop_item * ips / 1e9 / gflops
+    share_scoring = flop_item * scoring_ips / 1e9 / gflops
+    return [
         f"  machine limit: {t['fed_per_item']:.1f} tokens fed/item ({t['useful_per_item']:.1f} "
         f"without padding; prefix {t['prefix_tokens']} tokens encoded once; {t['rows']} rows in "
         f"{t['forwards']} forwards; single-token choices: {t['single_token_choices']}) x 2 x "
-        f"{p / 1e6:.1f}M non-embedding params = {flop_item / 1e9:.3f} GFLOP/item"
-    )
-    lines.append(
-        f"                 -> {flop_item * ca_ips / 1e9:.1f} GFLOP/s whole process = "
-        f"{100 * eff_whole:.1f}% of matmul peak {gflops:.1f} GFLOP/s; scoring phase "
-        f"{flop_item * n / score_s / 1e9:.1f} GFLOP/s = {100 * eff_score:.1f}%"
-    )
-    return "\n".join(lines)
+        f"{p / 1e6:.1f}M non-embedding params = {flop_item / 1e9:.3f} GFLOP/item",
+        f"    share of fp32 matmul peak {gflops:.1f} GFLOP/s, counting padding as work: "
+        f"{100 * share:.1f}% whole process (median run), {100 * share_scoring:.1f}% in "
+        f"choice scoring; useful tokens only: {100 * share * useful:.1f}% / "
+        f"{100 * share_scoring * useful:.1f}%",
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -485,17 +635,26 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=200, help="items per benchmark (default 200)")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads, both sides (default 1)")
     ap.add_argument(
-        "--lm-eval-batch-size",
-        default="1",
-        help="lm-eval batch_size (default 1, lm-eval's own default; int or 'auto')",
+        "--lm-eval-batch-sizes",
+        nargs="+",
+        default=["1", "8", "32", "auto"],
+        help="lm-eval batch_size settings to sweep (ints or 'auto'; default 1 8 32 auto)",
     )
-    ap.add_argument("--repeats", type=int, default=1, help="runs per side; the fastest counts")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per side and setting (default 3)")
+    ap.add_argument(
+        "--lm-eval-max-batch-size",
+        type=int,
+        default=None,
+        help="cap for lm-eval's 'auto' probe (default: lm-eval's own, 64); its gemma probe "
+        "holds about 3 x 64 x prompt length x 262k fp32 logits",
+    )
     ap.add_argument("--skip-lm-eval", action="store_true", help="time culturealign only")
     ap.add_argument("--matmul-n", type=int, default=2048)
     ap.add_argument("--workdir", type=Path, default=None, help="keep outputs here (default temp)")
     args = ap.parse_args(argv)
-    if args.lm_eval_batch_size != "auto":
-        args.lm_eval_batch_size = int(args.lm_eval_batch_size)
+    args.lm_eval_batch_sizes = [
+        size if size == "auto" else int(size) for size in args.lm_eval_batch_sizes
+    ]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -511,7 +670,7 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         peaks = [_run_worker("matmul", mm_spec, args.threads, work / "matmul-0.log")]
-        results = [run_bench(BENCHES[k], args, work, peaks[0]["gflops"]) for k in args.bench]
+        results = [run_bench(BENCHES[k], args, work) for k in args.bench]
         peaks.append(_run_worker("matmul", mm_spec, args.threads, work / "matmul-1.log"))
         gflops = max(p["gflops"] for p in peaks)
         print()
