@@ -3,7 +3,7 @@
 import pytest
 
 from culturealign.data import load_ethics, load_jcm
-from culturealign.models.base import ChatMessage, GenerationConfig
+from culturealign.models.base import ChatMessage, ChoiceRequest, GenerationConfig
 from culturealign.models.hf import plain_choice_logprobs
 from culturealign.prompts.moral import TEMPLATES, render_moral
 
@@ -20,6 +20,20 @@ def test_gemma_fast_equals_plain(gemma, language):
     shots = load_jcm("val").items[:3]
     reqs = _requests(gemma, load_jcm("test"), language, shots, 6)
     fast, plain = gemma.choice_logprobs(reqs), plain_choice_logprobs(gemma, reqs)
+    for f, p in zip(fast, plain, strict=True):
+        assert f == pytest.approx(p, abs=1e-4)
+
+
+def test_gemma_mixed_lengths_split_into_batches_equal_plain(gemma):
+    # A long row among short ones gets its own forward rather than padding them all.
+    reqs = _requests(gemma, load_jcm("test"), "ja", load_jcm("val").items[:3], 8)
+    long = ChoiceRequest(reqs[0].prefix, "".join(r.text for r in reqs), reqs[0].choices)
+    reqs.append(long)
+    gemma._prefix_cache.clear()
+    before = gemma.work["forwards"]
+    fast = gemma.choice_logprobs(reqs)
+    assert gemma.work["forwards"] - before >= 3  # the prefix, then at least two batches
+    plain = plain_choice_logprobs(gemma, reqs)
     for f, p in zip(fast, plain, strict=True):
         assert f == pytest.approx(p, abs=1e-4)
 

@@ -51,3 +51,14 @@ def test_padded_rows_past_the_window_never_share_a_batch():
     assert _widths(batches) == [[10, 10], [20], [30, 30]]
     # Without a sliding window (smollm2, llama) nothing changes.
     assert _widths(_length_batches(items, 4096, past=495, window=None)) == [[10, 10, 20, 30, 30]]
+
+
+def test_a_long_row_does_not_pad_many_short_ones():
+    # One batch would feed 11 x 200 tokens for 250 real ones; a second forward is far cheaper.
+    items = [_item(i, 5) for i in range(10)] + [_item(10, 200)]
+    assert _widths(_length_batches(items, 4096, past=20, window=None)) == [[5] * 10, [200]]
+
+
+def test_the_token_budget_still_bounds_a_batch():
+    items = [_item(i, 100) for i in range(50)]
+    assert all(len(b) * 100 <= 1024 for b in _length_batches(items, 1024, past=0, window=None))
