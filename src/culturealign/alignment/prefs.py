@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from culturealign.data.jsonl import json_object
 from culturealign.data.records import JudgementSet
 from culturealign.errors import CultureAlignError
 from culturealign.models.base import ChatMessage
@@ -94,14 +95,7 @@ def read_pairs(path: Path, limit: int | None = None) -> list[PreferencePair]:
 
 
 def _parse_row(path: Path, line_no: int, line: str) -> PreferencePair:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise CultureAlignError(
-            f"{path}:{line_no}: not valid JSON ({exc.msg})", "fix or remove the line"
-        ) from exc
-    if not isinstance(row, dict):
-        raise CultureAlignError(f"{path}:{line_no}: expected a JSON object", "fix the line")
+    row = json_object(line, path, line_no, '{"prompt": ..., "chosen": ..., "rejected": ...}')
     try:
         pair = PreferencePair.model_validate(row)
     except ValidationError as exc:

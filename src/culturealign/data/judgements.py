@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from culturealign.data.jsonl import json_object
 from culturealign.data.records import Judgement, JudgementSet, Language, mark_minimal_pairs
 from culturealign.data.sources import RemoteFile, locate, sha256_of
 from culturealign.errors import CultureAlignError
@@ -167,17 +167,7 @@ def _json_rows(lines: Iterable[str], path: Path) -> Iterator[_Row]:
     for n, line in enumerate(lines):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CultureAlignError(
-                f"{path}:{n + 1}: not valid JSON ({exc.msg})", "fix or remove it"
-            ) from exc
-        if not isinstance(record, dict):
-            raise CultureAlignError(
-                f"{path}:{n + 1}: expected a JSON object, got {type(record).__name__}",
-                'write one object per line, e.g. {"text": ..., "label": ...}',
-            )
+        record = json_object(line, path, n + 1, '{"text": ..., "label": ...}')
         yield _Row(n, n + 1, record)
 
 
