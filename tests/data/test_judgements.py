@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from culturealign.data import load_ethics, load_jcm, load_judgement_file
+from culturealign.data import load_ethics, load_jcm, load_judgement_file, load_named
 from culturealign.data.records import Judgement, mark_minimal_pairs
 from culturealign.data.sources import RemoteFile, locate
 from culturealign.errors import CultureAlignError
@@ -171,3 +171,13 @@ def test_unknown_label_line_counts_multiline_fields(tmp_path: Path):
     f.write_text('text,label\n"first\nsecond",1\nthird,7\n', encoding="utf-8")
     with pytest.raises(CultureAlignError, match=r"bad.csv:4: unknown label value '7'"):
         load_judgement_file(f)
+
+
+def test_load_named_is_the_one_name_to_loader_table(tmp_path: Path):
+    assert load_named("jcm", "val").items == load_jcm("val").items
+    assert load_named("ethics", "test").name == "ethics"
+    f = tmp_path / "cm.csv"
+    f.write_text("label,input,is_short\n1,I lied.,True\n0,I ate.,False\n", encoding="utf-8")
+    assert [i.text for i in load_named("ethics", "test_hard", f).items] == ["I lied."]
+    with pytest.raises(CultureAlignError, match="unknown dataset 'nope'"):
+        load_named("nope", "test")

@@ -80,6 +80,20 @@ def load_ethics(split: str = "test", path: Path | None = None) -> JudgementSet:
     return _finish("ethics", split, "en", items, file, notes)
 
 
+def load_named(name: str, split: str, path: Path | None = None) -> JudgementSet:
+    """A shipped judgement dataset by name: ``jcm`` or ``ethics``.
+
+    The one name->loader table; ``path`` is a file or folder that overrides where the split is
+    read from (as ``load_jcm``/``load_ethics`` take it). Generic files go to
+    ``load_judgement_file``, which needs column names.
+    """
+    if name == "jcm":
+        return load_jcm(split, path)
+    if name == "ethics":
+        return load_ethics(split, path)
+    raise CultureAlignError(f"unknown dataset {name!r}", "use jcm, ethics or file")
+
+
 def load_judgement_file(
     path: Path,
     text_column: str = "text",

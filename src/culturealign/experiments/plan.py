@@ -136,7 +136,7 @@ def _task_or_reason(ev: EvaluationSpec, shots: int) -> Task | str:
 
 
 def _data_or_reason(data: DataSpec) -> JudgementSet | str:
-    from culturealign.data.judgements import load_ethics, load_jcm, load_judgement_file
+    from culturealign.data.judgements import load_judgement_file, load_named
 
     if data.translated and data.path is None:
         t = data.translated
@@ -154,10 +154,8 @@ def _data_or_reason(data: DataSpec) -> JudgementSet | str:
             got = load_judgement_file(
                 data.path, data.text_column, data.label_column, data.label_values, language
             )
-        elif data.dataset == "jcm":
-            got = load_jcm(data.split)
         else:
-            got = load_ethics(data.split)
+            got = load_named(data.dataset, data.split)
     except CultureAlignError as exc:
         return _reason(exc)
     return got.head(data.limit)
