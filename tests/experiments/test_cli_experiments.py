@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from culturealign.cli_experiments import demo_cmd, report_cmd, run_cmd
+from culturealign.cli.experiments import demo_cmd, report_cmd, run_cmd
 from culturealign.errors import CultureAlignError
 from culturealign.experiments.runner import run_experiment
 from culturealign.experiments.spec import load_spec
@@ -73,7 +73,7 @@ def test_missing_test_data_becomes_not_run_cells(grid, tmp_path):
 
 
 def test_run_and_demo_find_the_shipped_spec_outside_a_checkout(tmp_path, monkeypatch):
-    import culturealign.cli_experiments as cli
+    import culturealign.cli.experiments as cli
     from culturealign.experiments.spec import shipped_specs
 
     ran: list[Path] = []

@@ -15,7 +15,7 @@ BUDGET_S = 20 * 60  # the issue's bound on 2 CPU cores with a warm model cache
 def test_demo_finishes_in_budget_with_the_full_grid(tmp_path, monkeypatch):
     import typer
 
-    from culturealign.cli_experiments import demo_cmd
+    from culturealign.cli.experiments import demo_cmd
 
     monkeypatch.chdir(tmp_path.parent)  # no checkout around: demo reads the packaged spec
     app = typer.Typer()

@@ -201,8 +201,8 @@ def eval_cmd(
 
 def _register_subcommands() -> None:
     # Alignment and experiment commands live in their own modules; their heavy imports stay lazy.
+    from culturealign.cli.experiments import demo_cmd, report_cmd, run_cmd
     from culturealign.cli_align import export_cmd, prefs_app, train_app
-    from culturealign.cli_experiments import demo_cmd, report_cmd, run_cmd
 
     app.add_typer(prefs_app, name="prefs")
     app.add_typer(train_app, name="train")
