@@ -314,10 +314,10 @@ class _TokenizerOnly:
     def __init__(self, path: Path, chat: bool) -> None:
         from transformers import AutoTokenizer
 
-        from culturealign.models.hf import _special_start
+        from culturealign.models.compat import special_start_ids
 
         self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self._bos = _special_start(self.tokenizer)
+        self._bos = special_start_ids(self.tokenizer)
         self.is_chat = chat
 
     def render_chat(self, messages):  # same as HFModel.render_chat

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import inspect
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,18 +39,17 @@ from culturealign.models.base import (
     ModelInfo,
     Progress,
 )
+from culturealign.models.compat import (
+    available_cores,
+    cache_keyword,
+    sliding_window,
+    special_start_ids,
+)
 
 DEFAULT_TOKEN_BUDGET = 4096  # tokens per forward batch; bounds activation memory on CPU
 # One forward costs about this many tokens' work on top of its tokens: it streams every weight
 # from memory once (gemma-3-270m on one CPU thread: ~140 ms fixed, ~1.5 ms per token).
 FORWARD_COST_TOKENS = 64
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS
-        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -85,8 +82,8 @@ class HFModel:
         self.work: Counter[str] = Counter()
         pad = tokenizer.pad_token_id
         self._pad = pad if pad is not None else (tokenizer.eos_token_id or 0)
-        self._bos = _special_start(tokenizer)
-        self._cache_kw = _cache_keyword(model)
+        self._bos = special_start_ids(tokenizer)
+        self._cache_kw = cache_keyword(model)
         self._window = sliding_window(model)
 
     # -- prompts ---------------------------------------------------------------------------
@@ -288,37 +285,9 @@ class HFModel:
         return out
 
 
-def _cache_keyword(model: Any) -> str:
-    """transformers 5.x renames ``past_key_values`` to ``cache``; use whichever this one takes."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    params = inspect.signature(base.forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
-
-
-def _special_start(tokenizer: Any) -> list[int]:
-    """The special tokens the tokenizer puts before any text (usually BOS, sometimes none)."""
-    with_special = tokenizer("a")["input_ids"]
-    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
-    return (
-        with_special[: len(with_special) - len(plain)]
-        if with_special[-len(plain) :] == plain
-        else []
-    )
-
-
 def _cut_at_stop(text: str, stop: Sequence[str]) -> str:
     cut = min((text.find(s) for s in stop if s and s in text), default=-1)
     return text if cut < 0 else text[:cut]
-
-
-def sliding_window(model: Any) -> int | None:
-    """The attention window of the model's sliding-window layers; None if it has none."""
-    config = model.config.get_text_config()
-    window = getattr(config, "sliding_window", None)
-    types = getattr(config, "layer_types", None)
-    if window is None or (types is not None and "sliding_attention" not in types):
-        return None
-    return int(window)
 
 
 def _length_batches(
