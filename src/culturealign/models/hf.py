@@ -92,15 +92,16 @@ class HFModel:
         return self._chat
 
     def render_chat(self, messages: Sequence[ChatMessage]) -> str:
-        return self.tokenizer.apply_chat_template(
+        text: str = self.tokenizer.apply_chat_template(
             [{"role": m.role, "content": m.content} for m in messages],
             tokenize=False,
             add_generation_prompt=True,
         )
+        return text
 
     def encode_prefix(self, prefix: str) -> list[int]:
         """Token ids of a prompt start: BOS added unless the text already carries it."""
-        ids = self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
+        ids: list[int] = self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
         if self._bos and ids[: len(self._bos)] != self._bos:
             ids = [*self._bos, *ids]
         if not ids:
@@ -108,11 +109,15 @@ class HFModel:
         return ids
 
     def encode_piece(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+        if not text:
+            return []
+        ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return ids
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        param: torch.Tensor = next(self.model.parameters())
+        return param.device
 
     # -- choice log-probabilities ----------------------------------------------------------------
     @torch.inference_mode()
@@ -172,7 +177,9 @@ class HFModel:
 
         return DynamicCache(config=self.model.config)
 
-    def _score_batch(self, cache, past: int, batch: list[_Encoded], out) -> None:
+    def _score_batch(
+        self, cache: Any, past: int, batch: list[_Encoded], out: list[list[float]]
+    ) -> None:
         """Every choice's first token is read from each row's last position; only choices
         longer than one token need a second, short forward over their remaining tokens,
         which continues from this batch's KV cache instead of re-running the prompt."""
@@ -191,7 +198,9 @@ class HFModel:
             for (b, k), score in zip(multi, rest, strict=True):
                 out[batch[b].index][k] += score
 
-    def _forward_tail(self, kv, past: int, rows: list[list[int]]) -> tuple[torch.Tensor, Any]:
+    def _forward_tail(
+        self, kv: Any, past: int, rows: list[list[int]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward left-padded ``rows`` after ``past`` cached tokens; log-softmax of the last.
 
         Left padding puts every row's last token at the same position, so ``logits_to_keep=1``
@@ -209,7 +218,9 @@ class HFModel:
         logits = self._run(ids, mask, positions, kv, keep=1)
         return torch.log_softmax(logits.float(), dim=-1).cpu(), mask
 
-    def _continue(self, kv, mask, choices: list[list[int]], rows: list[tuple[int, int]]):
+    def _continue(
+        self, kv: Any, mask: torch.Tensor, choices: list[list[int]], rows: list[tuple[int, int]]
+    ) -> list[float]:
         """Sum of log-probs of each choice's tokens after the first, one row per choice."""
         kv.batch_select_indices(torch.tensor([b for b, _ in rows], device=self.device))
         mask = mask[[b for b, _ in rows]]
@@ -231,9 +242,11 @@ class HFModel:
     def _count(self, fed: int, real: int, rows: int) -> None:
         self.work.update(tokens_fed=fed, tokens_real=real, rows=rows, forwards=1)
 
-    def _run(self, ids, mask, positions, kv, keep: int) -> torch.Tensor:
+    def _run(
+        self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, kv: Any, keep: int
+    ) -> torch.Tensor:
         dev = self.device
-        return self.model(
+        logits: torch.Tensor = self.model(
             input_ids=ids.to(dev),
             attention_mask=mask.to(dev),
             position_ids=positions.to(dev),
@@ -241,6 +254,7 @@ class HFModel:
             logits_to_keep=keep,
             **{self._cache_kw: kv},
         ).logits
+        return logits
 
     # -- generation ------------------------------------------------------------------------
     @torch.inference_mode()
@@ -373,7 +387,7 @@ def load_hf(
     tok = AutoTokenizer.from_pretrained(
         path, revision=revision, trust_remote_code=trust_remote_code
     )
-    lm = AutoModelForCausalLM.from_pretrained(
+    lm: Any = AutoModelForCausalLM.from_pretrained(  # PeftModel may replace it below
         path,
         revision=revision,
         dtype=torch_dtype,
