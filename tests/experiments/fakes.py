@@ -1,4 +1,4 @@
-"""A fake backend (named as a fake): deterministic model, pair writer and trainer, no torch.
+"""Fake experiment services: deterministic model, pair writer and trainer, no torch.
 
 The fake model's answer depends on a hash of the prompt plus the adapter's ``bias``, so an
 adapter changes predictions; the fake trainer derives ``bias`` from the pairs, the learning
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from culturealign.data.records import JudgementSet
-from culturealign.experiments.backend import ADAPTER_DIR
+from culturealign.experiments.services import ADAPTER_DIR
 from culturealign.experiments.spec import ModelSpec, PairsSpec
 from culturealign.models.base import ModelInfo
 
@@ -65,7 +65,7 @@ class FakeModel:
         raise NotImplementedError
 
 
-class FakeBackend:
+class FakeServices:
     def load(self, model: ModelSpec, adapter: Path | None) -> FakeModel:
         return FakeModel(model, adapter)
 
@@ -104,13 +104,16 @@ class FakeBackend:
         (adapter / "adapter_config.json").write_text("{}")
 
 
+FakeBackend = FakeServices  # old name; test_pairing.py and test_report.py still use it
+
+
 def main() -> None:
-    """``python fakes.py SPEC OUT``: run an experiment with the fake backend (for kill tests)."""
-    from culturealign.experiments.runner import run_experiment
+    """``python fakes.py SPEC OUT``: run an experiment with the fake services (for kill tests)."""
+    from culturealign.experiments.executor import run_experiment
     from culturealign.experiments.spec import load_spec
 
     spec, out = Path(sys.argv[1]), Path(sys.argv[2])
-    run_experiment(load_spec(spec), out, FakeBackend())
+    run_experiment(load_spec(spec), out, FakeServices())
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from culturealign.cli.experiments import demo_cmd, report_cmd, run_cmd
 from culturealign.errors import CultureAlignError
-from culturealign.experiments.runner import run_experiment
+from culturealign.experiments.executor import run_experiment
 from culturealign.experiments.spec import load_spec
 from tests.experiments import fakes
 from tests.experiments.conftest import write_spec
@@ -39,8 +39,8 @@ def test_run_with_an_invalid_spec_names_the_field(grid, tmp_path):
 
 def test_report_command_on_one_and_two_runs(grid, tmp_path):
     spec = load_spec(write_spec(tmp_path / "spec.yaml", grid))
-    run_experiment(spec, tmp_path / "a", fakes.FakeBackend())
-    run_experiment(spec, tmp_path / "b", fakes.FakeBackend())
+    run_experiment(spec, tmp_path / "a", fakes.FakeServices())
+    run_experiment(spec, tmp_path / "b", fakes.FakeServices())
     one = runner.invoke(app, ["report", str(tmp_path / "a")])
     assert one.exit_code == 0, one.output
     assert f"report: {tmp_path / 'a' / 'report.md'}" in one.output.replace("\n", "")
@@ -66,7 +66,7 @@ def test_no_data_at_all_says_how_to_get_it(grid, tmp_path):
 def test_missing_test_data_becomes_not_run_cells(grid, tmp_path):
     Path(grid["evaluations"][0]["options"]["path"]).unlink()
     spec = load_spec(write_spec(tmp_path / "spec.yaml", grid))
-    plan = run_experiment(spec, tmp_path / "o", fakes.FakeBackend())
+    plan = run_experiment(spec, tmp_path / "o", fakes.FakeServices())
     column_a = [c for c in plan.cells if c.column == "A" and c.row != "MISSING-EN"]
     assert all(c.stage is None and "not found" in (c.reason or "") for c in column_a)
     assert all(c.stage for c in plan.cells if c.column == "B" and c.row != "MISSING-EN")

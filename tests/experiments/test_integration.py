@@ -1,4 +1,4 @@
-"""The real backend on the embedded gemma-3-270m: a tiny grid, killed with SIGKILL and resumed.
+"""The real services on the embedded gemma-3-270m: a tiny grid, killed with SIGKILL and resumed.
 
 Tiny on purpose (8 pairs, 2 DPO steps, 16 test items): it checks the wiring of pairs -> DPO +
 LoRA -> evaluation with an adapter, and that a resumed run reports exactly what an
@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from culturealign.experiments.backend import LibraryBackend
-from culturealign.experiments.report import write_report
-from culturealign.experiments.runner import run_experiment
+from culturealign.experiments.executor import run_experiment
+from culturealign.experiments.services import LibraryServices
 from culturealign.experiments.spec import load_spec
+from culturealign.reports.experiment import write_experiment_report
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_data]
 
@@ -37,8 +37,8 @@ TINY = {
 }
 RUN = (
     "import sys; from pathlib import Path; "
-    "from culturealign.experiments import LibraryBackend, load_spec, run_experiment; "
-    "run_experiment(load_spec(Path(sys.argv[1])), Path(sys.argv[2]), LibraryBackend())"
+    "from culturealign.experiments import LibraryServices, load_spec, run_experiment; "
+    "run_experiment(load_spec(Path(sys.argv[1])), Path(sys.argv[2]), LibraryServices())"
 )
 
 
@@ -51,7 +51,7 @@ def test_kill_and_resume_with_the_real_model(tmp_path):
     spec_path = tmp_path / "tiny.yaml"
     spec_path.write_text(yaml.safe_dump(TINY))
     clean, killed = tmp_path / "clean", tmp_path / "killed"
-    plan = run_experiment(load_spec(spec_path), clean, LibraryBackend())
+    plan = run_experiment(load_spec(spec_path), clean, LibraryServices())
     assert [s.kind for s in plan.stages.values()] == ["eval", "pairs", "train", "eval"]
     assert (
         next((clean / "stages" / "train").iterdir()) / "adapter" / "adapter_config.json"
@@ -83,7 +83,7 @@ def test_kill_and_resume_with_the_real_model(tmp_path):
     finished = [p for p in (killed / "stages").glob("*/*") if not p.name.endswith(".partial")]
     assert _log_lines(killed) < len(plan.stages) and len(finished) < len(plan.stages)
 
-    run_experiment(load_spec(spec_path), killed, LibraryBackend())
-    write_report([clean]), write_report([killed])
+    run_experiment(load_spec(spec_path), killed, LibraryServices())
+    write_experiment_report([clean]), write_experiment_report([killed])
     for name in ("report.md", "report.html", "flips.csv"):
         assert (clean / name).read_text() == (killed / name).read_text(), name

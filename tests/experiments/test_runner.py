@@ -1,4 +1,4 @@
-"""The runner with the fake backend: stage layout, cache hits, invalidation, not-run rows."""
+"""The executor with the fake services: stage layout, cache hits, invalidation, not-run rows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from culturealign.experiments.runner import run_experiment
+from culturealign.experiments.executor import run_experiment
 from culturealign.experiments.spec import load_spec
 from tests.experiments import fakes
 from tests.experiments.conftest import write_spec
@@ -16,7 +16,7 @@ from tests.experiments.conftest import write_spec
 def _run(tmp_path: Path, spec: dict, out: Path):
     fakes.CALLS.clear()
     plan = run_experiment(
-        load_spec(write_spec(tmp_path / "spec.yaml", spec)), out, fakes.FakeBackend()
+        load_spec(write_spec(tmp_path / "spec.yaml", spec)), out, fakes.FakeServices()
     )
     return plan, list(fakes.CALLS)
 
@@ -128,20 +128,20 @@ def test_second_runner_on_same_folder_is_refused(grid, tmp_path):
 
 def test_bad_training_config_fails_at_planning(grid, tmp_path):
     from culturealign.errors import CultureAlignError
-    from culturealign.experiments.backend import LibraryBackend
     from culturealign.experiments.plan import build_plan
+    from culturealign.experiments.services import LibraryServices
 
     grid["training"] = {"learning_rat": 1e-4}
     spec = load_spec(write_spec(tmp_path / "spec.yaml", grid))
     with pytest.raises(CultureAlignError, match="training config of 'NATIVE'.*learning_rat"):
-        build_plan(spec, LibraryBackend())
+        build_plan(spec, LibraryServices())
 
 
 def test_library_training_identity_fills_defaults_and_drops_runtime_fields():
-    from culturealign.experiments.backend import LibraryBackend
+    from culturealign.experiments.services import LibraryServices
     from culturealign.experiments.spec import ModelSpec
 
-    ident = LibraryBackend().training_identity(ModelSpec(id="m"), {"learning_rate": 3e-4})
+    ident = LibraryServices().training_identity(ModelSpec(id="m"), {"learning_rate": 3e-4})
     assert ident["learning_rate"] == 3e-4 and ident["beta"] == 0.1 and ident["lora"]["r"] == 64
     assert not {"threads", "out", "prefs", "save_every"} & set(ident)
 
@@ -156,3 +156,12 @@ def test_stages_run_dependencies_first_and_base_model_work_together(grid, tmp_pa
     for stage in order:
         assert set(stage.deps) <= seen, f"{stage.label} runs before its inputs"
         seen.add(stage.key)
+
+
+def test_old_backend_names_still_import_with_a_deprecation_warning():
+    import culturealign.experiments as experiments
+
+    with pytest.warns(DeprecationWarning, match="now LibraryServices"):
+        assert experiments.LibraryBackend is experiments.LibraryServices
+    with pytest.raises(AttributeError):
+        experiments.NoSuchThing  # noqa: B018

@@ -54,9 +54,9 @@ def report_cmd(
     ] = None,
 ) -> None:
     """Write the Markdown + HTML report of a run, or of several runs side by side."""
-    from culturealign.experiments.report import write_report
+    from culturealign.reports.experiment import write_experiment_report
 
-    files = write_report(runs, out_dir)
+    files = write_experiment_report(runs, out_dir)
     _print_report(files)
 
 
@@ -73,18 +73,18 @@ def demo_cmd(
 
 
 def _run(spec_path: Path, target: Path, report: bool, restart: bool) -> None:
-    from culturealign.experiments.backend import LibraryBackend
-    from culturealign.experiments.progress import rich_reporter
-    from culturealign.experiments.report import write_report
-    from culturealign.experiments.runner import clean_partials, run_experiment
+    from culturealign.experiments.executor import clean_partials, run_experiment
+    from culturealign.experiments.services import LibraryServices
     from culturealign.experiments.spec import load_spec
+    from culturealign.experiments.status import rich_reporter
+    from culturealign.reports.experiment import write_experiment_report
 
     spec = load_spec(spec_path)
     if restart:
         console.print(f"removed {clean_partials(target)} unfinished stage(s)")
     with rich_reporter(console) as reporter:
         plan = run_experiment(
-            spec, target, LibraryBackend(), reporter, spec_path.read_text(encoding="utf-8")
+            spec, target, LibraryServices(), reporter, spec_path.read_text(encoding="utf-8")
         )
     for cell in plan.cells:
         if cell.reason:
@@ -93,7 +93,7 @@ def _run(spec_path: Path, target: Path, report: bool, restart: bool) -> None:
             )
     out.print(f"run folder: {target}")
     if report:
-        _print_report(write_report([target]))
+        _print_report(write_experiment_report([target]))
 
 
 def _print_report(files) -> None:

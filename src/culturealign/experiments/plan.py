@@ -16,8 +16,8 @@ from culturealign.data.records import JudgementSet
 from culturealign.errors import CultureAlignError
 from culturealign.evaluation.runner import resolve_generation
 from culturealign.evaluation.task import Task
-from culturealign.experiments.backend import Backend
 from culturealign.experiments.cache import stage_key
+from culturealign.experiments.services import Services
 from culturealign.experiments.spec import (
     DataSpec,
     EvaluationSpec,
@@ -73,7 +73,7 @@ class Plan:
         ]
 
 
-def build_plan(spec: ExperimentSpec, backend: Backend) -> Plan:
+def build_plan(spec: ExperimentSpec, services: Services) -> Plan:
     """Resolve data and tasks, and lay out every stage and cell of the experiment."""
     stages: dict[str, Stage] = {}
     cells: list[Cell] = []
@@ -97,7 +97,7 @@ def build_plan(spec: ExperimentSpec, backend: Backend) -> Plan:
             if isinstance(got, str):
                 cells += [Cell(model.name, ts.name, c, reason=got) for c in cols]
                 continue
-            train = _train_stages(spec, model, ts, got, backend, stages)
+            train = _train_stages(spec, model, ts, got, services, stages)
             cells += _eval_cells(spec, model, ts.name, train, cols, stages)
     return Plan(spec, _execution_order(spec, stages), cells, notes)
 
@@ -170,14 +170,14 @@ def _train_stages(
     model: ModelSpec,
     ts: TrainSetSpec,
     data: JudgementSet,
-    backend: Backend,
+    services: Services,
     stages: dict[str, Stage],
 ) -> Stage:
     pairs_inputs = {
         "model": _model_identity(model),  # chat models bake their template into the prompt
         "data": {"name": data.name, "split": data.split, "sha256": data.sha256, "n": len(data)},
         "pairs": ts.pairs.model_dump(),
-        "builder": backend.pairs_version(),
+        "builder": services.pairs_version(),
     }
     pairs = Stage(
         "pairs",
@@ -191,7 +191,7 @@ def _train_stages(
     train_inputs = {
         "model": _model_identity(model),
         "pairs": pairs.key,
-        "training": _training_identity(backend, model, ts, config),
+        "training": _training_identity(services, model, ts, config),
     }
     train = Stage(
         "train",
@@ -208,10 +208,10 @@ def _train_stages(
 
 
 def _training_identity(
-    backend: Backend, model: ModelSpec, ts: TrainSetSpec, config: dict[str, Any]
+    services: Services, model: ModelSpec, ts: TrainSetSpec, config: dict[str, Any]
 ) -> dict[str, Any]:
     try:
-        return backend.training_identity(model, config)
+        return services.training_identity(model, config)
     except CultureAlignError as exc:
         raise CultureAlignError(
             f"training config of {ts.name!r} (spec 'training' + train_sets[].training): "

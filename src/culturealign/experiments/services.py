@@ -1,8 +1,10 @@
-"""What the runner needs from the rest of culturealign, as one small protocol.
+"""The experiment services: what the executor needs from the rest of culturealign, as one
+small protocol.
 
-The runner never imports models, pair builders or trainers directly; it calls a
-:class:`Backend`. :class:`LibraryBackend` is the real one (transformers models, the preference
-builder and the DPO + LoRA recipe of :mod:`culturealign.alignment`); tests pass a fake one.
+The executor never imports models, pair builders or trainers directly; it calls
+:class:`Services`. :class:`LibraryServices` is the real implementation (transformers models,
+the preference builder and the DPO + LoRA recipe of :mod:`culturealign.alignment`); tests pass
+a fake one.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ ADAPTER_DIR = "adapter"
 _NOT_IN_KEY = {"model", "out", "prefs", "threads", "save_every", "keep_checkpoints"}
 
 
-class Backend(Protocol):
+class Services(Protocol):
     def load(self, model: ModelSpec, adapter: Path | None) -> LanguageModel:
         """The model (with a LoRA adapter on top when given), ready to evaluate."""
 
@@ -45,8 +47,8 @@ class Backend(Protocol):
         """Train an adapter on ``prefs`` into ``out / ADAPTER_DIR``, resuming what is there."""
 
 
-class LibraryBackend:
-    """The real backend: culturealign's model registry, pair builder and DPO + LoRA recipe."""
+class LibraryServices:
+    """The real services: culturealign's model registry, pair builder and DPO + LoRA recipe."""
 
     def load(self, model: ModelSpec, adapter: Path | None) -> LanguageModel:
         from culturealign.models import load_model

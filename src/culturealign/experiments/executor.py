@@ -24,19 +24,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from culturealign.errors import CultureAlignError
-from culturealign.experiments.backend import ADAPTER_DIR, PAIRS_FILE, Backend
 from culturealign.experiments.cache import StageStore, run_lock
 from culturealign.experiments.plan import Plan, Stage, build_plan
+from culturealign.experiments.services import ADAPTER_DIR, PAIRS_FILE, Services
 from culturealign.experiments.spec import ExperimentSpec, ModelSpec
+from culturealign.layout import PLAN_FILE, STAGES_DIR
 from culturealign.models.base import LanguageModel
 from culturealign.paths import ensure_writable_dir, write_json_atomic, write_text_atomic
 
-PLAN_FILE = "plan.json"
-STAGES_DIR = "stages"
-
 
 class Reporter(Protocol):
-    """Progress display: the rich one in :mod:`.progress`, or :class:`QuietReporter`."""
+    """Progress display: the rich one in :mod:`.status`, or :class:`QuietReporter`."""
 
     def stage_started(self, stage: Stage, index: int, total: int) -> None: ...
 
@@ -68,20 +66,20 @@ class QuietReporter:
 def run_experiment(
     spec: ExperimentSpec,
     out_dir: Path,
-    backend: Backend,
+    services: Services,
     reporter: Reporter | None = None,
     spec_text: str | None = None,
 ) -> Plan:
     """Plan and run every stage of ``spec`` into ``out_dir``; returns the plan."""
     reporter = reporter or QuietReporter()
-    plan = build_plan(spec, backend)
+    plan = build_plan(spec, services)
     _require_some_stage(plan)
     ensure_writable_dir(out_dir)
     with run_lock(out_dir):
         if spec_text is not None:
             write_text_atomic(out_dir / "spec.yaml", spec_text)
         write_json_atomic(out_dir / PLAN_FILE, plan_record(plan))
-        _Execution(plan, StageStore(out_dir / STAGES_DIR), backend, reporter, out_dir).run()
+        _Execution(plan, StageStore(out_dir / STAGES_DIR), services, reporter, out_dir).run()
     return plan
 
 
@@ -117,9 +115,9 @@ def plan_record(plan: Plan) -> dict[str, Any]:
 
 class _Execution:
     def __init__(
-        self, plan: Plan, store: StageStore, backend: Backend, reporter: Reporter, out: Path
+        self, plan: Plan, store: StageStore, services: Services, reporter: Reporter, out: Path
     ) -> None:
-        self.plan, self.store, self.backend, self.reporter = plan, store, backend, reporter
+        self.plan, self.store, self.services, self.reporter = plan, store, services, reporter
         self.log_path = out / "log.jsonl"
         self._loaded: tuple[tuple[str, str | None], LanguageModel] | None = None
 
@@ -139,13 +137,13 @@ class _Execution:
     def _pairs(self, stage: Stage, work_dir: Path) -> None:
         model = self._model(stage.model, None)
         params = stage.params
-        self.backend.build_pairs(params["data"], params["pairs"], model, work_dir / PAIRS_FILE)
+        self.services.build_pairs(params["data"], params["pairs"], model, work_dir / PAIRS_FILE)
 
     def _train(self, stage: Stage, work_dir: Path) -> None:
         # Training loads its own copy of the model: free ours first (a 7B model twice won't fit).
         self._release()
         prefs = self.store.final("pairs", stage.params["pairs"]) / PAIRS_FILE
-        self.backend.train(
+        self.services.train(
             stage.model, prefs, stage.params["config"], work_dir, self.reporter.console
         )
         if not (work_dir / ADAPTER_DIR / "adapter_config.json").is_file():
@@ -168,7 +166,7 @@ class _Execution:
         want = (spec.id, str(adapter) if adapter else None)
         if self._loaded is None or self._loaded[0] != want:
             self._release()
-            self._loaded = (want, self.backend.load(spec, adapter))
+            self._loaded = (want, self.services.load(spec, adapter))
         return self._loaded[1]
 
     def _release(self) -> None:
