@@ -1,4 +1,4 @@
-"""run / report / demo commands through a local typer app (the lead wires them into cli.py)."""
+"""run / report / demo commands (cli/experiments.py) through a local typer app."""
 
 from __future__ import annotations
 
