@@ -13,7 +13,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from culturealign.alignment.config import DPOConfig, LoraSettings, SFTConfig, describe
+from culturealign.alignment.config import (
+    C,
+    DPOConfig,
+    LoraSettings,
+    SFTConfig,
+    TrainCommon,
+    describe,
+)
 from culturealign.errors import CultureAlignError
 
 console = Console(stderr=True)
@@ -82,12 +89,9 @@ def from_labels(
 
 
 def _judgements(dataset, split, path, text_column, label_column, label_values, language):
-    from culturealign.data.judgements import load_ethics, load_jcm, load_judgement_file
+    """A named dataset through data's one name->loader table, or a generic file."""
+    from culturealign.data.judgements import load_judgement_file, load_named
 
-    if dataset == "jcm":
-        return load_jcm(split, path)
-    if dataset == "ethics":
-        return load_ethics(split, path)
     if dataset == "file":
         if path is None:
             raise CultureAlignError("dataset 'file' needs --path", "add --path FILE")
@@ -100,7 +104,7 @@ def _judgements(dataset, split, path, text_column, label_column, label_values, l
                     raise CultureAlignError(f"bad label value {part!r}", "write raw=1 or raw=0")
                 labels[key.strip()] = int(value)
         return load_judgement_file(path, text_column, label_column, labels, language)
-    raise CultureAlignError(f"unknown dataset {dataset!r}", "use jcm, ethics or file")
+    return load_named(dataset, split, path)
 
 
 def _sets(pairs: list[str]) -> dict[str, str]:
@@ -113,90 +117,116 @@ def _sets(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+# Options `train dpo` and `train sft` share word for word (help included); options whose
+# defaults differ between the recipes (epochs, learning rate, ...) take their help per command.
+Model = Annotated[str | None, typer.Option(help=describe(TrainCommon, "model"))]
+Out = Annotated[Path | None, typer.Option(help=describe(TrainCommon, "out"))]
+ConfigFile = Annotated[Path | None, typer.Option(help="YAML/JSON config file.")]
+Resume = Annotated[bool, typer.Option(help="Continue from the last checkpoint.")]
+MaxSteps = Annotated[int | None, typer.Option(help=describe(TrainCommon, "max_steps"))]
+Limit = Annotated[int | None, typer.Option(help=describe(TrainCommon, "limit"))]
+Seed = Annotated[int | None, typer.Option(help=describe(TrainCommon, "seed"))]
+SaveEvery = Annotated[int | None, typer.Option(help=describe(TrainCommon, "save_every"))]
+Device = Annotated[str | None, typer.Option(help=describe(TrainCommon, "device"))]
+Threads = Annotated[int | None, typer.Option(help=describe(TrainCommon, "threads"))]
+Sets = Annotated[list[str], typer.Option("--set", help="Any config field, key=value (lora.r=16).")]
+
+
+def _lr(cls: type[TrainCommon]) -> Any:
+    return typer.Option("--lr", "--learning-rate", help=describe(cls, "learning_rate"))
+
+
 @train_app.command("dpo")
 def train_dpo(
-    model: Annotated[str | None, typer.Option(help=describe(D, "model"))] = None,
+    model: Model = None,
     prefs: Annotated[Path | None, typer.Option(help=describe(D, "prefs"))] = None,
-    out: Annotated[Path | None, typer.Option(help=describe(D, "out"))] = None,
-    config: Annotated[Path | None, typer.Option(help="YAML/JSON config file.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint.")] = False,
+    out: Out = None,
+    config: ConfigFile = None,
+    resume: Resume = False,
     epochs: Annotated[float | None, typer.Option(help=describe(D, "epochs"))] = None,
-    max_steps: Annotated[int | None, typer.Option(help=describe(D, "max_steps"))] = None,
-    learning_rate: Annotated[
-        float | None, typer.Option("--lr", "--learning-rate", help=describe(D, "learning_rate"))
-    ] = None,
+    max_steps: MaxSteps = None,
+    learning_rate: Annotated[float | None, _lr(D)] = None,
     batch_size: Annotated[int | None, typer.Option(help=describe(D, "batch_size"))] = None,
     grad_accum: Annotated[int | None, typer.Option(help=describe(D, "grad_accum"))] = None,
     beta: Annotated[float | None, typer.Option(help=describe(D, "beta"))] = None,
     scheduler: Annotated[str | None, typer.Option(help=describe(D, "scheduler"))] = None,
-    backend: Annotated[str | None, typer.Option(help=describe(D, "backend"))] = None,
-    limit: Annotated[int | None, typer.Option(help=describe(D, "limit"))] = None,
+    engine: Annotated[str | None, typer.Option(help=describe(D, "engine"))] = None,
+    backend: Annotated[
+        str | None, typer.Option(hidden=True, help="Deprecated: the old name of --engine.")
+    ] = None,
+    limit: Limit = None,
     lora_r: Annotated[int | None, typer.Option(help=describe(L, "r"))] = None,
     lora_alpha: Annotated[int | None, typer.Option(help=describe(L, "alpha"))] = None,
-    seed: Annotated[int | None, typer.Option(help=describe(D, "seed"))] = None,
-    save_every: Annotated[int | None, typer.Option(help=describe(D, "save_every"))] = None,
-    device: Annotated[str | None, typer.Option(help=describe(D, "device"))] = None,
-    threads: Annotated[int | None, typer.Option(help=describe(D, "threads"))] = None,
-    set_: Annotated[
-        list[str], typer.Option("--set", help="Any config field, key=value (lora.r=16).")
-    ] = [],  # noqa: B006 (typer needs a literal default)
+    seed: Seed = None,
+    save_every: SaveEvery = None,
+    device: Device = None,
+    threads: Threads = None,
+    set_: Sets = [],  # noqa: B006 (typer needs a literal default)
 ) -> None:
     """DPO with LoRA on preference pairs (defaults: Jinnai 2024 where it states them)."""
     given = dict(locals())  # before the imports below add names
-    from culturealign.alignment.config import resolve_config
     from culturealign.alignment.recipes import dpo_lora
 
-    options = _options(given, exclude={"config", "resume", "set_", "lora_r", "lora_alpha"})
-    options |= _lora_options(lora_r, lora_alpha)
-    cfg = resolve_config(DPOConfig, config, options, _sets(set_))
-    summary = dpo_lora.run(cfg, resume=resume, console=console)
-    _report(cfg.out, summary)
+    given["engine"] = _engine(engine, backend)
+    given.pop("backend")
+    cfg = _resolve(DPOConfig, given)
+    _report(cfg.out, dpo_lora.run(cfg, resume=resume, console=console))
 
 
 @train_app.command("sft")
 def train_sft(
-    model: Annotated[str | None, typer.Option(help=describe(S, "model"))] = None,
+    model: Model = None,
     data: Annotated[Path | None, typer.Option(help=describe(S, "data"))] = None,
-    out: Annotated[Path | None, typer.Option(help=describe(S, "out"))] = None,
-    config: Annotated[Path | None, typer.Option(help="YAML/JSON config file.")] = None,
-    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint.")] = False,
+    out: Out = None,
+    config: ConfigFile = None,
+    resume: Resume = False,
     epochs: Annotated[float | None, typer.Option(help=describe(S, "epochs"))] = None,
-    max_steps: Annotated[int | None, typer.Option(help=describe(S, "max_steps"))] = None,
-    learning_rate: Annotated[
-        float | None, typer.Option("--lr", "--learning-rate", help=describe(S, "learning_rate"))
-    ] = None,
+    max_steps: MaxSteps = None,
+    learning_rate: Annotated[float | None, _lr(S)] = None,
     batch_size: Annotated[int | None, typer.Option(help=describe(S, "batch_size"))] = None,
     grad_accum: Annotated[int | None, typer.Option(help=describe(S, "grad_accum"))] = None,
     scheduler: Annotated[str | None, typer.Option(help=describe(S, "scheduler"))] = None,
-    limit: Annotated[int | None, typer.Option(help=describe(S, "limit"))] = None,
+    limit: Limit = None,
     lora_r: Annotated[int | None, typer.Option(help=f"LoRA rank [8]. {SFT_LORA}")] = None,
     lora_alpha: Annotated[int | None, typer.Option(help=f"LoRA alpha [16]. {SFT_LORA}")] = None,
-    seed: Annotated[int | None, typer.Option(help=describe(S, "seed"))] = None,
-    save_every: Annotated[int | None, typer.Option(help=describe(S, "save_every"))] = None,
-    device: Annotated[str | None, typer.Option(help=describe(S, "device"))] = None,
-    threads: Annotated[int | None, typer.Option(help=describe(S, "threads"))] = None,
-    set_: Annotated[
-        list[str], typer.Option("--set", help="Any config field, key=value (lora.r=16).")
-    ] = [],  # noqa: B006 (typer needs a literal default)
+    seed: Seed = None,
+    save_every: SaveEvery = None,
+    device: Device = None,
+    threads: Threads = None,
+    set_: Sets = [],  # noqa: B006 (typer needs a literal default)
 ) -> None:
     """Supervised fine-tuning with LoRA (defaults: CultureSPA; configs/ has CultureBank's)."""
     given = dict(locals())  # before the imports below add names
-    from culturealign.alignment.config import resolve_config
     from culturealign.alignment.recipes import sft_lora
 
-    options = _options(given, exclude={"config", "resume", "set_", "lora_r", "lora_alpha"})
-    options |= _lora_options(lora_r, lora_alpha)
-    cfg = resolve_config(SFTConfig, config, options, _sets(set_))
-    summary = sft_lora.run(cfg, resume=resume, console=console)
-    _report(cfg.out, summary)
+    cfg = _resolve(SFTConfig, given)
+    _report(cfg.out, sft_lora.run(cfg, resume=resume, console=console))
 
 
-def _options(given: dict[str, Any], exclude: set[str]) -> dict[str, Any]:
-    return {k: v for k, v in given.items() if k not in exclude and v is not None}
+def _engine(engine: str | None, backend: str | None) -> str | None:
+    """``--engine``, or the deprecated ``--backend`` it replaced (with a message saying so)."""
+    if backend is None:
+        return engine
+    if engine is not None and engine != backend:
+        raise CultureAlignError(
+            f"--backend {backend} contradicts --engine {engine}", "give only --engine"
+        )
+    console.print("[yellow]deprecated:[/] --backend is now --engine; --backend will be removed")
+    return backend
 
 
-def _lora_options(r: int | None, alpha: int | None) -> dict[str, Any]:
-    return {k: v for k, v in (("lora.r", r), ("lora.alpha", alpha)) if v is not None}
+def _resolve(cls: type[C], given: dict[str, Any]) -> C:
+    """The config from the file, the options given, then ``--set``; frozen from here on."""
+    from culturealign.alignment.config import resolve_config
+
+    skip = {"config", "resume", "set_", "lora_r", "lora_alpha"}
+    options = {k: v for k, v in given.items() if k not in skip and v is not None}
+    options |= {
+        key: value
+        for key, value in (("lora.r", given["lora_r"]), ("lora.alpha", given["lora_alpha"]))
+        if value is not None
+    }
+    return resolve_config(cls, given["config"], options, _sets(given["set_"]))
 
 
 def _report(out: Path, summary: dict[str, Any]) -> None:

@@ -97,13 +97,13 @@ def test_sft_two_steps(tmp_path):
 
 
 @pytest.mark.integration
-def test_dpo_trl_backend_two_steps(tmp_path):
+def test_dpo_trl_engine_two_steps(tmp_path):
     prefs = tmp_path / "prefs.jsonl"
     invoke("prefs", "from-labels", "--dataset", "jcm", "--split", "train", "--limit", 4,
            "--out", prefs)  # fmt: skip
     out = tmp_path / "dpo_trl"
     invoke("train", "dpo", "--model", "smollm2-135m-instruct", "--prefs", prefs, "--out", out,
-           "--backend", "trl", "--max-steps", 2, *TINY)  # fmt: skip
+           "--engine", "trl", "--max-steps", 2, *TINY)  # fmt: skip
     curves = [json.loads(line) for line in (out / "curves.jsonl").read_text().splitlines()]
     assert [c["step"] for c in curves] == [1, 2]
     assert json.loads((out / "training_config.json").read_text())["backend"] == "trl"

@@ -104,11 +104,11 @@ def test_every_shipped_config_validates_and_says_where_its_values_come_from(path
 @pytest.mark.integration
 @pytest.mark.parametrize("name", ["gemma-3-270m", "smollm2-135m-instruct"])
 def test_culturebank_lora_adapts_q_and_v_of_the_embedded_models(name):
-    from culturealign.alignment import trl_adapter
+    from culturealign.alignment.lora import wrap_lora
     from tests.alignment.conftest import tiny_model
 
     cfg = resolve_config(SFTConfig, CONFIG_DIR / "sft_culturebank.yaml")
     model, _ = tiny_model(name)
-    peft = trl_adapter.wrap_lora(model, cfg.lora)
+    peft = wrap_lora(model, cfg.lora)
     adapted = {n.rsplit(".", 1)[-1] for n, m in peft.named_modules() if hasattr(m, "lora_A")}
     assert adapted == {"q_proj", "v_proj"}

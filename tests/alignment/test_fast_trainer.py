@@ -7,21 +7,22 @@ from pathlib import Path
 import pytest
 import torch
 
-from culturealign.alignment import trl_adapter
 from culturealign.alignment.config import LoraSettings
 from culturealign.alignment.curves import read_curves
 from culturealign.alignment.fast_dpo import reference_logps, tokenize_pair
 from culturealign.alignment.fast_trainer import (
-    LoopSettings,
     latest_checkpoint,
     step_indices,
     train_loop,
 )
+from culturealign.alignment.lora import adapter_state, wrap_lora
+from culturealign.alignment.settings import TrainSettings
 from tests.alignment.conftest import tiny_model
 
+BETA = 0.1
 GOLDEN = Path(__file__).parent / "golden" / "fast_dpo_tiny_smollm2.json"
 
-SETTINGS = LoopSettings(
+SETTINGS = TrainSettings(
     epochs=3,
     max_steps=None,
     learning_rate=2e-2,
@@ -31,7 +32,6 @@ SETTINGS = LoopSettings(
     warmup_ratio=0.0,
     weight_decay=0.0,
     max_grad_norm=1.0,
-    beta=0.1,
     seed=7,
     save_every=2,
     keep_checkpoints=2,
@@ -50,19 +50,21 @@ def test_step_indices_cover_each_epoch_once():
 def _setup(jcm_pairs):
     model, tok = tiny_model("smollm2-135m-instruct", seed=3)
     torch.manual_seed(3)
-    model = trl_adapter.wrap_lora(model, LoraSettings(r=4, alpha=8))
+    model = wrap_lora(model, LoraSettings(r=4, alpha=8))
     tokenized = [tokenize_pair(tok, p) for p in jcm_pairs[:8]]
     return model, tok, tokenized, reference_logps(model, tokenized, tok.pad_token_id)
 
 
 def _adapter(model):
-    return {k: v.detach().clone() for k, v in trl_adapter.adapter_state(model).items()}
+    return {k: v.detach().clone() for k, v in adapter_state(model).items()}
 
 
 @pytest.mark.integration
 def test_resume_after_kill_equals_uninterrupted_run_and_golden_losses(jcm_pairs, tmp_path):
     model, tok, tokenized, ref = _setup(jcm_pairs)
-    full = train_loop(model, tokenized, ref, tmp_path / "full", SETTINGS, tok.pad_token_id)
+    full = train_loop(
+        model, tokenized, ref, tmp_path / "full", SETTINGS, tok.pad_token_id, beta=BETA
+    )
     assert full["steps"] == 6
     expected = _adapter(model)
     losses = [r["loss"] for r in read_curves(tmp_path / "full" / "curves.jsonl")]
@@ -77,12 +79,21 @@ def test_resume_after_kill_equals_uninterrupted_run_and_golden_losses(jcm_pairs,
     model, tok, tokenized, ref = _setup(jcm_pairs)
     with pytest.raises(Killed):
         train_loop(
-            model, tokenized, ref, tmp_path / "cut", SETTINGS, tok.pad_token_id, kill_after_3
+            model,
+            tokenized,
+            ref,
+            tmp_path / "cut",
+            SETTINGS,
+            tok.pad_token_id,
+            kill_after_3,
+            beta=BETA,
         )
     assert latest_checkpoint(tmp_path / "cut").name == "step-0000002"
 
     model, tok, tokenized, ref = _setup(jcm_pairs)  # a fresh process: nothing kept in memory
-    resumed = train_loop(model, tokenized, ref, tmp_path / "cut", SETTINGS, tok.pad_token_id)
+    resumed = train_loop(
+        model, tokenized, ref, tmp_path / "cut", SETTINGS, tok.pad_token_id, beta=BETA
+    )
     assert resumed["resumed_from"] == 2
     for key, value in _adapter(model).items():
         torch.testing.assert_close(value, expected[key], rtol=1e-5, atol=1e-7)

@@ -1,4 +1,4 @@
-"""Kill and resume through the CLI for the TRL-backed recipes (DPO ``--backend trl`` and SFT).
+"""Kill and resume through the CLI for the TRL-backed recipes (DPO ``--engine trl`` and SFT).
 
 A real run of the embedded smollm2-135m-instruct in a subprocess is SIGKILLed once its second
 checkpoint is on disk; the second checkpoint is then torn (its ``trainer_state.json``, which
@@ -23,7 +23,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from culturealign.alignment import trl_adapter
+from culturealign.alignment import trl_trainers
 from culturealign.alignment.curves import read_curves
 from culturealign.cli_align import train_app
 from culturealign.errors import CultureAlignError
@@ -43,12 +43,12 @@ def _fake_checkpoint(folder: Path, step: int, state: str | None) -> None:
 
 
 def test_last_checkpoint_is_the_newest_complete_one(tmp_path):
-    assert trl_adapter.last_trl_checkpoint(tmp_path / "missing") is None
+    assert trl_trainers.last_trl_checkpoint(tmp_path / "missing") is None
     for step in (9, 10):  # numeric order: checkpoint-10 is newer than checkpoint-9
         _fake_checkpoint(tmp_path, step, json.dumps({"global_step": step}))
     _fake_checkpoint(tmp_path, 11, None)  # killed before trainer_state.json was written
     _fake_checkpoint(tmp_path, 12, '{"global_st')  # killed while writing it
-    assert trl_adapter.last_trl_checkpoint(tmp_path) == (tmp_path / "checkpoint-10", 10)
+    assert trl_trainers.last_trl_checkpoint(tmp_path) == (tmp_path / "checkpoint-10", 10)
 
 
 def test_dpo_refuses_to_restart_over_a_killed_trl_run(tmp_path):
@@ -57,7 +57,7 @@ def test_dpo_refuses_to_restart_over_a_killed_trl_run(tmp_path):
 
     prefs = tmp_path / "prefs.jsonl"
     prefs.write_text('{"prompt": "p", "chosen": " a", "rejected": " b"}\n')
-    cfg = DPOConfig(model="m", prefs=prefs, out=tmp_path / "run", backend="trl")
+    cfg = DPOConfig(model="m", prefs=prefs, out=tmp_path / "run", engine="trl")
     (cfg.out / "training_config.json").parent.mkdir()
     (cfg.out / "training_config.json").write_text(cfg.model_dump_json())
     # Where TRL writes them: checkpoints/checkpoint-N (the old guard looked in cfg.out).
@@ -82,7 +82,7 @@ def _dpo_args(tmp_path: Path) -> list[str]:
         for i, act in enumerate(["steal a bike", "lie to a friend", "cheat at cards", "litter"])
     ]
     prefs.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return ["train", "dpo", "--prefs", str(prefs), "--backend", "trl"]
+    return ["train", "dpo", "--prefs", str(prefs), "--engine", "trl"]
 
 
 def _sft_args(tmp_path: Path) -> list[str]:
@@ -120,7 +120,7 @@ def _kill_at_checkpoint(cmd: list[str], out: Path, step: int) -> None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL  # the kill landed, not a clean exit
-    last = trl_adapter.last_trl_checkpoint(out / "checkpoints")
+    last = trl_trainers.last_trl_checkpoint(out / "checkpoints")
     assert last.step < STEPS and not (out / "adapter_model.safetensors").exists()  # mid-run
 
 

@@ -17,11 +17,20 @@ Values resolve as: defaults < config file < CLI options < --set.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from culturealign.errors import CultureAlignError
 
@@ -38,7 +47,7 @@ _SPA_HF = "Default: transformers' default, which CultureSPA's released config le
 class LoraSettings(BaseModel):
     """LoRA adapter shape (PEFT ``LoraConfig``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     r: int = Field(64, ge=1, description="LoRA rank. DPO: 64, stated by Jinnai (2024).")
     alpha: int = Field(
@@ -59,9 +68,11 @@ class LoraSettings(BaseModel):
 
 
 class TrainCommon(BaseModel):
-    """Fields every training recipe shares."""
+    """Fields every training recipe shares. Frozen: resolved once, then only read."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Old field name -> new one; still accepted, with a deprecation message.
+    RENAMED: ClassVar[dict[str, str]] = {}
 
     model: str = Field(description="Embedded model name, local folder or hub id.")
     out: Path = Field(description="Output folder: adapter, config, curves, checkpoints.")
@@ -91,12 +102,15 @@ class TrainCommon(BaseModel):
 class DPOConfig(TrainCommon):
     """Direct Preference Optimization with a LoRA adapter."""
 
+    RENAMED: ClassVar[dict[str, str]] = {"backend": "engine"}
+
     prefs: Path = Field(description="Preference JSONL (prompt/chosen/rejected).")
     beta: float = Field(0.1, gt=0, description=f"DPO beta (strength of the KL anchor). {_PAPER}")
-    backend: Literal["auto", "fast", "trl"] = Field(
+    engine: Literal["auto", "fast", "trl"] = Field(
         "auto",
-        description="fast = shared-prompt path for short completions; trl = TRL DPOTrainer; "
-        "auto = fast when every completion is at most fast_max_completion tokens.",
+        description="DPO engine: fast = shared-prompt path for short completions; "
+        "trl = TRL DPOTrainer; auto = fast when every completion is at most "
+        "fast_max_completion tokens. (Formerly 'backend'.)",
     )
     fast_max_completion: int = Field(
         8, ge=1, description="Longest completion (tokens) the fast path takes under auto."
@@ -104,6 +118,29 @@ class DPOConfig(TrainCommon):
     append_eos: bool = Field(
         True, description="End completions with EOS, as TRL does for plain-text prompts."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_backend(cls, data: Any) -> Any:
+        """Accept the old ``backend`` key when built directly (resolve_config renames it first)."""
+        if isinstance(data, dict) and "backend" in data:
+            if "engine" in data and data["engine"] != data["backend"]:
+                raise ValueError("'backend' is the old name of 'engine'; give only 'engine'")
+            warnings.warn(DEPRECATED_BACKEND, FutureWarning, stacklevel=2)
+            data = {("engine" if k == "backend" else k): v for k, v in data.items()}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _stored_as_backend(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Written under its old name ``backend``, in place, so that training_config.json,
+        the manifest and the experiment stage keys (hashes of this dump) stay the same."""
+        return {("backend" if k == "engine" else k): v for k, v in handler(self).items()}
+
+
+DEPRECATED_BACKEND = (
+    "the DPO setting 'backend' is now called 'engine' (fast|trl|auto); "
+    "'backend' still works but will be removed"
+)
 
 
 class SFTConfig(TrainCommon):
@@ -153,12 +190,14 @@ def resolve_config(
     sets: dict[str, str] | None = None,
 ) -> C:
     """Merge defaults < config file < explicit options < ``key=value`` sets, then validate."""
-    merged: dict[str, Any] = read_config_file(file) if file else {}
+    merged: dict[str, Any] = {}
+    for key, value in (read_config_file(file) if file else {}).items():
+        _assign(merged, _new_name(cls, key), value)
     for key, value in (options or {}).items():
         if value is not None:
-            _assign(merged, key, value)
+            _assign(merged, _new_name(cls, key), value)
     for key, raw in (sets or {}).items():
-        _assign(merged, key, yaml.safe_load(raw) if raw else raw)
+        _assign(merged, _new_name(cls, key), yaml.safe_load(raw) if raw else raw)
     try:
         return cls.model_validate(merged)
     except ValidationError as exc:
@@ -169,6 +208,18 @@ def resolve_config(
             f"invalid {cls.__name__}: {problems}",
             "see `culturealign train --help` or docs/alignment.md for the fields",
         ) from exc
+
+
+def _new_name(cls: type[TrainCommon], key: str) -> str:
+    """A renamed field's new name (warning once per use), so later layers still override."""
+    if key not in cls.RENAMED:
+        return key
+    warnings.warn(
+        f"config key {key!r} is now called {cls.RENAMED[key]!r}; {key!r} will be removed",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return cls.RENAMED[key]
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -18,7 +18,7 @@ def merge_adapter(model: str, adapter: Path, out: Path, dtype: str = "float32") 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from culturealign.alignment import trl_adapter
+    from culturealign.alignment.lora import load_adapter
     from culturealign.alignment.recipes.common import model_source
     from culturealign.provenance import environment
 
@@ -33,7 +33,7 @@ def merge_adapter(model: str, adapter: Path, out: Path, dtype: str = "float32") 
     base = AutoModelForCausalLM.from_pretrained(
         source, dtype=getattr(torch, dtype), use_safetensors=True
     )
-    merged = trl_adapter.load_adapter(base, adapter).merge_and_unload()
+    merged = load_adapter(base, adapter).merge_and_unload()
     tmp = out.with_name(f".{out.name}.partial")
     merged.save_pretrained(str(tmp), safe_serialization=True)
     AutoTokenizer.from_pretrained(source).save_pretrained(str(tmp))

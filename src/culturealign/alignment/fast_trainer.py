@@ -13,48 +13,22 @@ import math
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from culturealign.alignment import trl_adapter
 from culturealign.alignment.curves import CurveLog
 from culturealign.alignment.dpo_loss import dpo_loss
 from culturealign.alignment.fast_dpo import TokenizedPair, collate, pair_logps
+from culturealign.alignment.lora import adapter_state, load_adapter_state
+from culturealign.alignment.settings import TrainSettings
 
 CHECKPOINTS = "checkpoints"
 StepHook = Callable[[int, int, dict[str, Any]], None]
 
 
-@dataclass(frozen=True)
-class LoopSettings:
-    epochs: float
-    max_steps: int | None
-    learning_rate: float
-    batch_size: int
-    grad_accum: int
-    scheduler: str
-    warmup_ratio: float
-    weight_decay: float
-    max_grad_norm: float
-    beta: float
-    seed: int
-    save_every: int
-    keep_checkpoints: int
-    shuffle: bool = True  # False: file order, e.g. to replay TRL's sequential sampler
-
-    @property
-    def pairs_per_step(self) -> int:
-        return self.batch_size * self.grad_accum
-
-    def total_steps(self, n_pairs: int) -> int:
-        per_epoch = math.ceil(n_pairs / self.pairs_per_step)
-        return self.max_steps or max(1, math.ceil(per_epoch * self.epochs))
-
-
-def step_indices(n_pairs: int, step: int, settings: LoopSettings) -> list[int]:
+def step_indices(n_pairs: int, step: int, settings: TrainSettings) -> list[int]:
     """Pair indices of optimizer step ``step`` (0-based): epoch-wise seeded permutations."""
     per_epoch = math.ceil(n_pairs / settings.pairs_per_step)
     epoch, offset = divmod(step, per_epoch)
@@ -67,7 +41,7 @@ def step_indices(n_pairs: int, step: int, settings: LoopSettings) -> list[int]:
     return order[start : start + settings.pairs_per_step]
 
 
-def used_indices(n_pairs: int, settings: LoopSettings) -> list[int]:
+def used_indices(n_pairs: int, settings: TrainSettings) -> list[int]:
     """Pairs any step of the run touches: a short ``max_steps`` run needs few references."""
     total = settings.total_steps(n_pairs)
     per_epoch = math.ceil(n_pairs / settings.pairs_per_step)
@@ -81,11 +55,14 @@ def train_loop(
     tokenized: Sequence[TokenizedPair],
     reference: torch.Tensor,
     out: Path,
-    settings: LoopSettings,
+    settings: TrainSettings,
     pad_id: int,
     on_step: StepHook | None = None,
+    *,
+    beta: float,
 ) -> dict[str, Any]:
-    """Train ``model``'s LoRA adapter; resumes from ``out/checkpoints`` when one exists."""
+    """Train ``model``'s LoRA adapter with DPO strength ``beta``; resumes from
+    ``out/checkpoints`` when one exists."""
     from transformers import get_scheduler
 
     device = next(model.parameters()).device
@@ -107,7 +84,7 @@ def train_loop(
     for step in range(start, total):
         idx = step_indices(len(tokenized), step, settings)
         last = _optimizer_step(
-            model, optimizer, tokenized, reference, idx, settings, pad_id, device
+            model, optimizer, tokenized, reference, idx, settings, beta, pad_id, device
         )
         lr = scheduler.get_last_lr()[0]
         scheduler.step()
@@ -121,11 +98,11 @@ def train_loop(
     return {"steps": total, "resumed_from": start, **last}
 
 
-def _steps_per_epoch(tokenized: Sequence[TokenizedPair], settings: LoopSettings) -> int:
+def _steps_per_epoch(tokenized: Sequence[TokenizedPair], settings: TrainSettings) -> int:
     return math.ceil(len(tokenized) / settings.pairs_per_step)
 
 
-def _optimizer_step(model, optimizer, tokenized, reference, idx, settings, pad_id, device):
+def _optimizer_step(model, optimizer, tokenized, reference, idx, settings, beta, pad_id, device):
     """Accumulate ``grad_accum`` micro-batches, clip, step; returns the step's mean stats."""
     sums = {"loss": 0.0, "reward_accuracy": 0.0, "margin": 0.0}
     chunks = [idx[i : i + settings.batch_size] for i in range(0, len(idx), settings.batch_size)]
@@ -133,7 +110,7 @@ def _optimizer_step(model, optimizer, tokenized, reference, idx, settings, pad_i
         batch = collate([tokenized[i] for i in chunk], pad_id).to(device)
         chosen, rejected = pair_logps(model, batch)
         ref = reference[chunk].to(device)
-        stats = dpo_loss(chosen, rejected, ref[:, 0], ref[:, 1], settings.beta)
+        stats = dpo_loss(chosen, rejected, ref[:, 0], ref[:, 1], beta)
         # Weight by chunk size so a short last chunk counts per pair, as one big batch would.
         (stats.loss * len(chunk) / len(idx)).backward()
         share = len(chunk) / len(idx)
@@ -157,7 +134,7 @@ def save_checkpoint(model, optimizer, scheduler, out: Path, step: int, keep: int
     tmp = root / f".tmp-step-{step:07d}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in trl_adapter.adapter_state(model).items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in adapter_state(model).items()}
     save_file(state, tmp / "adapter_model.safetensors")
     torch.save(
         {
@@ -188,7 +165,7 @@ def resume_checkpoint(model, optimizer, scheduler, out: Path) -> int:
     from safetensors.torch import load_file
 
     device = next(model.parameters()).device
-    trl_adapter.load_adapter_state(model, load_file(ckpt / "adapter_model.safetensors"))
+    load_adapter_state(model, load_file(ckpt / "adapter_model.safetensors"))
     # weights_only: the file holds tensors and numbers only, so refuse anything else.
     state = torch.load(ckpt / "trainer_state.pt", map_location=device, weights_only=True)
     optimizer.load_state_dict(state["optimizer"])

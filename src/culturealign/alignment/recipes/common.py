@@ -48,7 +48,7 @@ def prepare_out(cfg: TrainCommon, resume: bool) -> None:
 
 
 def _has_checkpoints(out: Path) -> bool:
-    """Any backend's checkpoint, complete or not: both write under ``out/checkpoints``."""
+    """Any engine's checkpoint, complete or not: both write under ``out/checkpoints``."""
     folder = out / CHECKPOINTS
     return folder.is_dir() and any(folder.iterdir())
 
@@ -65,7 +65,7 @@ def load_base(cfg: TrainCommon, trust_remote_code: bool = False) -> tuple[Any, A
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from culturealign.models.hf import available_cores
+    from culturealign.models.compat import available_cores
 
     torch.set_num_threads(cfg.threads or available_cores())
     device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -95,25 +95,3 @@ def write_manifest(cfg: TrainCommon, extra: dict[str, Any]) -> None:
         **extra,
     }
     write_json_atomic(cfg.out / MANIFEST_FILE, manifest)
-
-
-def trl_hyperparams(cfg: TrainCommon, device: str) -> dict[str, Any]:
-    """The flat trainer arguments both TRL recipes take from their config, kept in one place."""
-    return dict(
-        lora=cfg.lora,
-        learning_rate=cfg.learning_rate,
-        batch_size=cfg.batch_size,
-        grad_accum=cfg.grad_accum,
-        epochs=cfg.epochs,
-        max_steps=cfg.max_steps,
-        scheduler=cfg.scheduler,
-        warmup_ratio=cfg.warmup_ratio,
-        weight_decay=cfg.weight_decay,
-        max_grad_norm=cfg.max_grad_norm,
-        max_length=cfg.max_length,
-        seed=cfg.seed,
-        save_every=cfg.save_every,
-        keep_checkpoints=cfg.keep_checkpoints,
-        use_cpu=device == "cpu",
-        bf16=device.startswith("cuda"),  # TRL defaults to bf16, which a CPU cannot run
-    )

@@ -1,6 +1,6 @@
 """Recipe: DPO with a LoRA adapter (Jinnai, 2024: moral judgements as preference pairs).
 
-Reads top to bottom: config -> preference pairs -> model + LoRA -> (fast path | TRL) -> adapter,
+Reads top to bottom: config -> preference pairs -> model + LoRA -> engine (fast | TRL) -> adapter,
 config, manifest, curves. The fast path handles short completions (moral judgements are a token
 or two); anything longer goes to TRL's ``DPOTrainer``.
 """
@@ -14,24 +14,15 @@ from typing import Any
 
 from rich.console import Console
 
-from culturealign.alignment import trl_adapter
+from culturealign.alignment import lora, trl_trainers
 from culturealign.alignment.config import DPOConfig
 from culturealign.alignment.curves import CURVES_FILE, PLOT_FILE, CurveLog, plot_curves
 from culturealign.alignment.fast_dpo import TokenizedPair, reference_logps, tokenize_pair
-from culturealign.alignment.fast_trainer import (
-    CHECKPOINTS,
-    LoopSettings,
-    train_loop,
-    used_indices,
-)
+from culturealign.alignment.fast_trainer import CHECKPOINTS, train_loop, used_indices
 from culturealign.alignment.prefs import PreferencePair, read_pairs
 from culturealign.alignment.progress import step_bar
-from culturealign.alignment.recipes.common import (
-    load_base,
-    prepare_out,
-    trl_hyperparams,
-    write_manifest,
-)
+from culturealign.alignment.recipes.common import load_base, prepare_out, write_manifest
+from culturealign.alignment.settings import TrainSettings
 from culturealign.errors import CultureAlignError
 
 REFERENCE_FILE = "reference_logps.safetensors"
@@ -53,16 +44,19 @@ def run(cfg: DPOConfig, resume: bool = False, console: Console | None = None) ->
     if not keep:
         raise CultureAlignError(f"no pair fits max_length={cfg.max_length}", "raise --max-length")
     longest = max(max(len(tokenized[i].chosen), len(tokenized[i].rejected)) for i in keep)
-    backend = cfg.backend
-    if backend == "auto":
-        backend = "fast" if longest <= cfg.fast_max_completion else "trl"
-    if backend == "fast":
-        summary = _run_fast(cfg, model, tokenizer, [tokenized[i] for i in keep], console)
+    engine = cfg.engine
+    if engine == "auto":
+        engine = "fast" if longest <= cfg.fast_max_completion else "trl"
+    settings = TrainSettings.from_config(cfg)
+    if engine == "fast":
+        kept = [tokenized[i] for i in keep]
+        summary = _run_fast(cfg, settings, model, tokenizer, kept, console)
     else:
-        summary = _run_trl(cfg, model, tokenizer, [pairs[i] for i in keep], resume, device, console)
+        kept_pairs = [pairs[i] for i in keep]
+        summary = _run_trl(cfg, settings, model, tokenizer, kept_pairs, resume, device, console)
     plot_curves(cfg.out / CURVES_FILE, cfg.out / PLOT_FILE)
     summary |= {
-        "backend": backend,
+        "backend": engine,  # the manifest keeps its old key, as training_config.json does
         "device": device,
         "pairs_available": len(keep),
         "pairs_dropped_too_long": dropped,
@@ -77,29 +71,23 @@ def _fits(t: TokenizedPair, max_length: int) -> bool:
     return len(t.prompt) + max(len(t.chosen), len(t.rejected)) <= max_length
 
 
-def _run_fast(cfg: DPOConfig, model, tokenizer, tokenized, console) -> dict[str, Any]:
-    model = trl_adapter.wrap_lora(model, cfg.lora)
-    trl_adapter.disable_dropout(model)
-    settings = LoopSettings(
-        epochs=cfg.epochs,
-        max_steps=cfg.max_steps,
-        learning_rate=cfg.learning_rate,
-        batch_size=cfg.batch_size,
-        grad_accum=cfg.grad_accum,
-        scheduler=cfg.scheduler,
-        warmup_ratio=cfg.warmup_ratio,
-        weight_decay=cfg.weight_decay,
-        max_grad_norm=cfg.max_grad_norm,
-        beta=cfg.beta,
-        seed=cfg.seed,
-        save_every=cfg.save_every,
-        keep_checkpoints=cfg.keep_checkpoints,
-    )
+def _run_fast(
+    cfg: DPOConfig, settings: TrainSettings, model, tokenizer, tokenized, console
+) -> dict[str, Any]:
+    model = lora.wrap_lora(model, settings.lora)
+    lora.disable_dropout(model)
     used = used_indices(len(tokenized), settings)
     reference = _cached_reference(cfg, model, tokenizer, tokenized, used, console)
     with step_bar(console, "DPO (fast path)") as hook:
         summary = train_loop(
-            model, tokenized, reference, cfg.out, settings, tokenizer.pad_token_id, hook
+            model,
+            tokenized,
+            reference,
+            cfg.out,
+            settings,
+            tokenizer.pad_token_id,
+            hook,
+            beta=cfg.beta,
         )
     model.save_pretrained(str(cfg.out))  # adapter_model.safetensors + adapter_config.json
     return summary | {"pairs_trained": len(used)}
@@ -132,9 +120,11 @@ def _cached_reference(cfg, model, tokenizer, tokenized, used, console):
     return logps
 
 
-def _run_trl(cfg: DPOConfig, model, tokenizer, pairs, resume, device, console) -> dict[str, Any]:
+def _run_trl(
+    cfg: DPOConfig, settings: TrainSettings, model, tokenizer, pairs, resume, device, console
+) -> dict[str, Any]:
     checkpoints = cfg.out / CHECKPOINTS  # TRL's output_dir: its checkpoint-N folders live here
-    last = trl_adapter.last_trl_checkpoint(checkpoints) if resume else None
+    last = trl_trainers.last_trl_checkpoint(checkpoints) if resume else None
     resumed_from = last.step if last else 0
     # Steps a killed run logged after its last checkpoint are redone, so their rows go.
     curves = CurveLog(cfg.out, resume_step=resumed_from)
@@ -144,14 +134,15 @@ def _run_trl(cfg: DPOConfig, model, tokenizer, pairs, resume, device, console) -
             curves.log(record)
             hook(step, total, record)
 
-        trainer = trl_adapter.trl_dpo_trainer(
+        trainer = trl_trainers.trl_dpo_trainer(
             model,
             tokenizer,
             [p.model_dump() for p in pairs],
             checkpoints,
+            settings,
             beta=cfg.beta,
-            **trl_hyperparams(cfg, device),
-            callbacks=[trl_adapter.log_callback(on_log)],
+            device=device,
+            callbacks=[trl_trainers.log_callback(on_log)],
         )
         result = trainer.train(resume_from_checkpoint=str(last.path) if last else None)
     trainer.model.save_pretrained(str(cfg.out))

@@ -14,17 +14,13 @@ from typing import Any
 
 from rich.console import Console
 
-from culturealign.alignment import trl_adapter
+from culturealign.alignment import trl_trainers
 from culturealign.alignment.config import SFTConfig
 from culturealign.alignment.curves import CURVES_FILE, PLOT_FILE, CurveLog, plot_curves
 from culturealign.alignment.fast_trainer import CHECKPOINTS
 from culturealign.alignment.progress import step_bar
-from culturealign.alignment.recipes.common import (
-    load_base,
-    prepare_out,
-    trl_hyperparams,
-    write_manifest,
-)
+from culturealign.alignment.recipes.common import load_base, prepare_out, write_manifest
+from culturealign.alignment.settings import TrainSettings
 from culturealign.errors import CultureAlignError
 
 ROW_FORMATS = "{'prompt','completion'} strings, {'messages': [{role, content}...]} or {'text'}"
@@ -34,7 +30,7 @@ def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) ->
     rows = read_sft_rows(cfg.data, cfg.limit)
     prepare_out(cfg, resume)
     checkpoints = cfg.out / CHECKPOINTS  # TRL's output_dir: its checkpoint-N folders live here
-    last = trl_adapter.last_trl_checkpoint(checkpoints) if resume else None
+    last = trl_trainers.last_trl_checkpoint(checkpoints) if resume else None
     resumed_from = last.step if last else 0
     started = time.perf_counter()
     model, tokenizer, device = load_base(cfg)
@@ -46,14 +42,15 @@ def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) ->
             curves.log(record)
             hook(step, total, record)
 
-        trainer = trl_adapter.trl_sft_trainer(
+        trainer = trl_trainers.trl_sft_trainer(
             model,
             tokenizer,
             rows,
             checkpoints,
+            TrainSettings.from_config(cfg),
             completion_only_loss=cfg.completion_only_loss,
-            **trl_hyperparams(cfg, device),
-            callbacks=[trl_adapter.log_callback(on_log)],
+            device=device,
+            callbacks=[trl_trainers.log_callback(on_log)],
         )
         result = trainer.train(resume_from_checkpoint=str(last.path) if last else None)
     trainer.model.save_pretrained(str(cfg.out))
