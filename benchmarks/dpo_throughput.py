@@ -197,53 +197,50 @@ def head_weight(model: Any) -> Any:
     return model.get_output_embeddings().weight
 
 
-def trl_config(s: Settings, out: Path, tuned: bool) -> tuple[Any, dict[str, Any]]:
-    """DPOConfig of a TRL arm and the speed options asked for (only those this TRL has)."""
+def train_settings(s: Settings) -> Any:
+    """The one settings object both DPO engines train with (file order: the same batches)."""
+    from culturealign.alignment.config import LoraSettings
+    from culturealign.alignment.settings import TrainSettings
+
+    return TrainSettings(
+        learning_rate=s.lr,
+        batch_size=s.batch,
+        max_steps=s.steps + 1,
+        scheduler="linear",
+        seed=42,
+        save_every=10**6,
+        keep_checkpoints=1,
+        lora=LoraSettings(),
+        shuffle=False,
+    )
+
+
+def trl_options(tuned: bool) -> dict[str, Any]:
+    """TRL config fields beyond the settings: no saving, and a tuned arm's speed options
+    (only those this TRL has)."""
     from trl import DPOConfig
 
+    options: dict[str, Any] = {"save_strategy": "no", "dataloader_pin_memory": False}
+    if not tuned:
+        return options
     fields = DPOConfig.__dataclass_fields__
-    asked: dict[str, Any] = {}
-    if tuned:
-        asked = {
-            "gradient_checkpointing": False,
-            "precompute_ref_log_probs": True,
-            "precompute_ref_batch_size": REF_BATCH,
-        }
-        # Checked, not assumed: TRL 1.16 has padding_free (falls back to padding with a
-        # warning) and no use_logits_to_keep (its fused LM head replaced it).
-        for option in ("padding_free", "use_logits_to_keep"):
-            if option in fields:
-                asked[option] = True
-    config = DPOConfig(
-        output_dir=str(out),
-        learning_rate=s.lr,
-        per_device_train_batch_size=s.batch,
-        gradient_accumulation_steps=1,
-        max_steps=s.steps + 1,
-        lr_scheduler_type="linear",
-        warmup_steps=0,
-        weight_decay=0.0,
-        max_grad_norm=1.0,
-        seed=42,
-        save_strategy="no",
-        logging_steps=1,
-        report_to=[],
-        use_cpu=True,
-        bf16=False,
-        train_sampling_strategy="sequential",
-        dataloader_pin_memory=False,
-        beta=BETA,
-        dataset_num_proc=None,
-        **asked,
-    )
-    return config, asked
+    asked: dict[str, Any] = {
+        "gradient_checkpointing": False,
+        "precompute_ref_log_probs": True,
+        "precompute_ref_batch_size": REF_BATCH,
+    }
+    # Checked, not assumed: TRL 1.16 has padding_free (falls back to padding with a
+    # warning) and no use_logits_to_keep (its fused LM head replaced it).
+    for option in ("padding_free", "use_logits_to_keep"):
+        if option in fields:
+            asked[option] = True
+    return options | asked
 
 
 def run_trl(s: Settings, tuned: bool, count: bool) -> dict[str, Any]:
     from trl import DPOTrainer
 
-    from culturealign.alignment import trl_adapter
-    from culturealign.alignment.config import LoraSettings
+    from culturealign.alignment import trl_trainers
 
     model, tok, pairs = load(s)
     counter = flop_counter(head_weight(model)) if count else None
@@ -263,15 +260,19 @@ def run_trl(s: Settings, tuned: bool, count: bool) -> dict[str, Any]:
         marks.append(mark(counter))
         losses.append(record["loss"])
 
+    options = trl_options(tuned)
     with tempfile.TemporaryDirectory() as tmp, counter or contextlib.nullcontext():
-        config, asked = trl_config(s, Path(tmp), tuned)
-        trainer = TimedDPOTrainer(
-            model=model,
-            args=config,
-            train_dataset=trl_adapter.preference_dataset([p.model_dump() for p in pairs]),
-            processing_class=tok,
-            callbacks=[trl_adapter.log_callback(on_log)],
-            peft_config=trl_adapter.lora_config(LoraSettings()),
+        trainer = trl_trainers.trl_dpo_trainer(
+            model,
+            tok,
+            [p.model_dump() for p in pairs],
+            Path(tmp),
+            train_settings(s),
+            beta=BETA,
+            device="cpu",
+            callbacks=[trl_trainers.log_callback(on_log)],
+            trainer_cls=TimedDPOTrainer,
+            **options,
         )
         set_initial_lora(trainer.model)
         trainer.train()
@@ -281,19 +282,20 @@ def run_trl(s: Settings, tuned: bool, count: bool) -> dict[str, Any]:
         "padding_free": bool(getattr(trainer, "padding_free", False)),
         "use_logits_to_keep": bool(getattr(trainer, "use_logits_to_keep", False)),
     }
+    asked = {k: v for k, v in options.items() if k not in trl_options(False)}
     return summarise(s, marks, losses, reference) | {"asked": asked, "effective": effective}
 
 
 def run_fast(s: Settings, count: bool) -> dict[str, Any]:
-    from culturealign.alignment import trl_adapter
-    from culturealign.alignment.config import LoraSettings
+    from culturealign.alignment import lora
     from culturealign.alignment.fast_dpo import reference_logps, tokenize_pair
-    from culturealign.alignment.fast_trainer import LoopSettings, train_loop
+    from culturealign.alignment.fast_trainer import train_loop
 
+    settings = train_settings(s)
     model, tok, pairs = load(s)
     counter = flop_counter(head_weight(model)) if count else None
-    model = trl_adapter.wrap_lora(model, LoraSettings())
-    trl_adapter.disable_dropout(model)
+    model = lora.wrap_lora(model, settings.lora)
+    lora.disable_dropout(model)
     set_initial_lora(model)
     tokenized = [tokenize_pair(tok, p) for p in pairs]
     marks: list[Mark] = []
@@ -303,27 +305,11 @@ def run_fast(s: Settings, count: bool) -> dict[str, Any]:
         marks.append(mark(counter))
         losses.append(record["loss"])
 
-    settings = LoopSettings(
-        epochs=1,
-        max_steps=s.steps + 1,
-        learning_rate=s.lr,
-        batch_size=s.batch,
-        grad_accum=1,
-        scheduler="linear",
-        warmup_ratio=0.0,
-        weight_decay=0.0,
-        max_grad_norm=1.0,
-        beta=BETA,
-        seed=42,
-        save_every=10**6,
-        keep_checkpoints=1,
-        shuffle=False,
-    )
     with tempfile.TemporaryDirectory() as tmp, counter or contextlib.nullcontext():
         start = mark(counter)
         ref = reference_logps(model, tokenized, tok.pad_token_id, batch_size=REF_BATCH)
         reference = [mark(counter) - start]
-        train_loop(model, tokenized, ref, Path(tmp), settings, tok.pad_token_id, on_step)
+        train_loop(model, tokenized, ref, Path(tmp), settings, tok.pad_token_id, on_step, beta=BETA)
     return summarise(s, marks, losses, reference)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from culturealign.alignment import trl_adapter
+from culturealign.alignment import lora
 from culturealign.alignment.config import LoraSettings
 from tests.alignment.conftest import tiny_model
 
@@ -85,9 +85,9 @@ def test_initial_lora_is_the_same_whatever_the_rng_state():
     for seed in (1, 2):
         model, _ = tiny_model("smollm2-135m-instruct")
         torch.manual_seed(seed)  # PEFT draws lora_A from the global RNG
-        model = trl_adapter.wrap_lora(model, LoraSettings(r=4, alpha=8))
+        model = lora.wrap_lora(model, LoraSettings(r=4, alpha=8))
         _bench().set_initial_lora(model)
-        states.append(trl_adapter.adapter_state(model))
+        states.append(lora.adapter_state(model))
     assert states[0].keys() == states[1].keys()
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     assert all(states[0][k].abs().sum() > 0 for k in states[0] if "lora_B" in k)
