@@ -69,9 +69,7 @@ def test_protocol_end_to_end_counts_off_format_answers_as_na(smollm, tmp_path):
     records = [json.loads(x) for x in (tmp_path / "a" / "items.jsonl").read_text().splitlines()]
     assert len(records) == 4
     assert summary["generation"] == asdict(replace(PAPER, max_new_tokens=12))
-    assert summary["generation_departs_from_task"] == {
-        "max_new_tokens": {"task": 256, "used": 12}
-    }
+    assert summary["generation_departs_from_task"] == {"max_new_tokens": {"task": 256, "used": 12}}
     assert summary["task"]["args"]["protocol"] == "jinnai2024" and summary["mode"] == "generate"
     for r in records:
         assert r["prediction"] == parse_judgement(r["output"], "ja")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from culturealign.experiments.report import write_report
-from culturealign.experiments.runner import run_experiment
+from culturealign.experiments.executor import run_experiment
 from culturealign.experiments.spec import load_spec
-from culturealign.experiments.stats import accuracy_difference, mcnemar_exact
+from culturealign.reports.experiment import write_experiment_report
+from culturealign.reports.stats import accuracy_difference, mcnemar_exact
 from tests.experiments import fakes
 from tests.experiments.conftest import write_spec
 
@@ -56,7 +56,7 @@ def test_plan_records_shots_and_the_same_shot_baseline(two_baselines):
 
 
 def test_change_table_uses_the_zero_shot_base_row(two_baselines):
-    text = write_report([two_baselines]).markdown.read_text()
+    text = write_experiment_report([two_baselines]).markdown.read_text()
     change = _section(text, f"accuracy change vs {ZERO} (points)")
     assert f"Aligned rows (0-shot) are compared with {ZERO}, the base row asked" in change
     line = next(x for x in change.splitlines() if x.startswith("| NATIVE |"))
@@ -72,7 +72,7 @@ def test_change_table_uses_the_zero_shot_base_row(two_baselines):
 
 
 def test_significance_never_pairs_an_aligned_row_with_another_shot_count(two_baselines):
-    text = write_report([two_baselines]).markdown.read_text()
+    text = write_experiment_report([two_baselines]).markdown.read_text()
     table = _section(text, "paired significance between rows (exact McNemar)")
     pairs = {
         tuple(c.strip() for c in line.strip("|").split(" | ")[:3])
@@ -86,7 +86,7 @@ def test_significance_never_pairs_an_aligned_row_with_another_shot_count(two_bas
 
 
 def test_flips_are_against_the_zero_shot_base_row(two_baselines):
-    files = write_report([two_baselines])
+    files = write_experiment_report([two_baselines])
     with files.flips.open() as fh:
         flipped = list(csv.DictReader(fh))
     for col in "AB":
@@ -99,6 +99,6 @@ def test_flips_are_against_the_zero_shot_base_row(two_baselines):
 def test_a_spec_without_a_same_shot_base_row_says_what_it_mixes(grid, tmp_path):
     out = tmp_path / "run"
     run_experiment(load_spec(write_spec(tmp_path / "spec.yaml", grid)), out, fakes.FakeBackend())
-    text = write_report([out]).markdown.read_text()
+    text = write_experiment_report([out]).markdown.read_text()
     assert json.loads((out / "plan.json").read_text())["baseline"] == THREE
     assert f"compared with {THREE} (3-shot): the difference mixes alignment" in text

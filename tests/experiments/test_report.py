@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from culturealign.experiments.report import write_report
-from culturealign.experiments.runner import run_experiment
+from culturealign.experiments.executor import run_experiment
 from culturealign.experiments.spec import load_spec
+from culturealign.reports.experiment import write_experiment_report
 from tests.experiments import fakes
 from tests.experiments.conftest import write_spec
 
@@ -42,7 +42,7 @@ def _study_rows(markdown: str) -> dict[str, list[str]]:
 
 
 def test_study_table_values_and_marks(run_dir):
-    files = write_report([run_dir])
+    files = write_experiment_report([run_dir])
     rows = _study_rows(files.markdown.read_text())
     summaries = _summaries(run_dir)
     for col_index, col in enumerate(["A", "B"]):
@@ -64,7 +64,7 @@ def test_study_table_values_and_marks(run_dir):
 
 
 def test_not_run_reason_is_reported(run_dir):
-    files = write_report([run_dir])
+    files = write_experiment_report([run_dir])
     for text in (files.markdown.read_text(), files.html.read_text()):
         assert "MISSING-EN: not run: needs jcm train translated ja-&gt;en" in text or (
             "MISSING-EN: not run: needs jcm train translated ja->en" in text
@@ -72,7 +72,7 @@ def test_not_run_reason_is_reported(run_dir):
 
 
 def test_html_is_self_contained_with_the_heatmap(run_dir):
-    files = write_report([run_dir])
+    files = write_experiment_report([run_dir])
     page = files.html.read_text()
     assert not re.search(r"(src|href)=['\"](?!data:)", page)  # nothing fetched from elsewhere
     encoded = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page).group(1)
@@ -83,7 +83,7 @@ def test_html_is_self_contained_with_the_heatmap(run_dir):
 
 
 def test_flips_match_the_items(run_dir):
-    files = write_report([run_dir])
+    files = write_experiment_report([run_dir])
     plan = json.loads((run_dir / "plan.json").read_text())
     stage = {(c["row"], c["column"]): c["stage"] for c in plan["cells"]}
 
@@ -102,8 +102,8 @@ def test_flips_match_the_items(run_dir):
 
 
 def test_report_is_deterministic(run_dir, tmp_path):
-    first = write_report([run_dir], tmp_path / "r1")
-    second = write_report([run_dir], tmp_path / "r2")
+    first = write_experiment_report([run_dir], tmp_path / "r1")
+    second = write_experiment_report([run_dir], tmp_path / "r2")
     assert first.markdown.read_text() == second.markdown.read_text()
     assert first.html.read_bytes() == second.html.read_bytes()
 
@@ -112,7 +112,7 @@ def test_two_runs_side_by_side(grid, tmp_path, run_dir):
     grid["training"]["learning_rate"] = 0.1
     other = tmp_path / "other"
     run_experiment(load_spec(write_spec(tmp_path / "b.yaml", grid)), other, fakes.FakeBackend())
-    files = write_report([run_dir, other])
+    files = write_experiment_report([run_dir, other])
     assert files.markdown.parent == tmp_path / "compare-run-other"
     text = files.markdown.read_text()
     assert "| training set | run: A | run: B | other: A | other: B |" in text
@@ -123,4 +123,4 @@ def test_report_of_a_non_run_folder(tmp_path):
     from culturealign.errors import CultureAlignError
 
     with pytest.raises(CultureAlignError, match="not an experiment run"):
-        write_report([tmp_path])
+        write_experiment_report([tmp_path])

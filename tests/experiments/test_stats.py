@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from culturealign.experiments.stats import accuracy_difference, holm, mcnemar_exact, rank_marks
+from culturealign.reports.stats import accuracy_difference, holm, mcnemar_exact, rank_marks
 
 
 def _pairs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ import statistics
 import pytest
 
 from culturealign.data.wvs import load_culturespa_wvs, load_released_answers
-from culturealign.evaluation.survey_metrics import culturespa_country_scores, parse_first_integer
+from culturealign.evaluation.wvs_metrics import culturespa_country_scores, parse_first_integer
 
 pytestmark = pytest.mark.needs_data
 

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from culturealign.evaluation.records import read_summary
 from culturealign.evaluation.runner import run_task
-from culturealign.evaluation.survey_report import write_report
 from culturealign.evaluation.tasks.survey import cali, globalopinionqa, wvs_culturespa
 from culturealign.models.base import GenerationConfig
+from culturealign.reports.survey import write_survey_report
 
 pytestmark = [pytest.mark.integration, pytest.mark.needs_data]
 
@@ -34,7 +35,8 @@ def test_wvs_both_personas_on_gemma_resumes_and_reports(gemma, tmp_path):
     )
     again = run_task(task, gemma, tmp_path)  # resume: nothing left to score
     assert len(_items(tmp_path)) == len(items) and again["metrics"] == m
-    names = {p.name for p in write_report(tmp_path)}
+    summary_file = read_summary(tmp_path / "summary.json")
+    names = {p.name for p in write_survey_report(tmp_path, summary_file)}
     assert names == {"per_country.csv", "report.md", "per_country.png"}
 
 

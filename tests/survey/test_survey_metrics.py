@@ -11,25 +11,29 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import pearsonr
 from sklearn.metrics import f1_score
 
-from culturealign.evaluation.survey_metrics import (
-    MeanPair,
-    aggregate_similarity,
+from culturealign.evaluation.nli_metrics import (
     best_threshold_f1,
-    compare_groups,
-    correlation_resampled,
-    culturebank_similarity,
-    culturespa_score,
     cv_threshold_f1,
     cv_threshold_f1_array,
     floor_f1,
-    js_distance,
     macro_f1,
+    premise_folds,
+)
+from culturealign.evaluation.opinion_metrics import (
+    aggregate_similarity,
+    culturebank_similarity,
+    js_distance,
+    opinion_similarity,
+)
+from culturealign.evaluation.wvs_metrics import (
+    MeanPair,
+    compare_groups,
+    correlation_resampled,
+    culturespa_score,
     mean_score,
     normalised_mean,
-    opinion_similarity,
     parse_first_integer,
     pearson,
-    premise_folds,
     question_centred,
     wvs_correlations,
 )

@@ -11,25 +11,42 @@ import pytest
 from culturealign.data.cali import load_cali
 from culturealign.data.survey import SurveyQuestion, SurveySet
 from culturealign.data.wvs import WESTERN, load_culturespa_wvs, load_released_answers
-from culturealign.evaluation.survey_metrics import (
-    best_threshold_f1,
-    floor_f1,
-    opinion_similarity,
-    parse_first_integer,
-)
-from culturealign.evaluation.survey_report import (
-    report_markdown,
-    summarise_cali,
-    summarise_opinions,
-    summarise_wvs,
-    write_report,
-)
+from culturealign.evaluation.nli_metrics import best_threshold_f1, floor_f1
+from culturealign.evaluation.opinion_metrics import opinion_similarity
+from culturealign.evaluation.records import RunSummary, TaskRef
+from culturealign.evaluation.survey_summary import summarise_cali, summarise_opinions, summarise_wvs
+from culturealign.evaluation.wvs_metrics import parse_first_integer
+from culturealign.reports.survey import report_markdown, write_survey_report
+
+
+def _summary(task: str, model: str, metrics: dict) -> RunSummary:
+    """A summary as the runner hands it to the report (only names and metrics matter here)."""
+    return RunSummary(
+        task=TaskRef(name=task, version=2, args={}),
+        dataset={},
+        model={"name": model},
+        mode="choice",
+        generation=None,
+        table_columns=[],
+        n_items=0,
+        metrics=metrics,
+        environment={},
+        work={},
+    )
+
+
+def _item(id: str, **fields) -> dict:
+    """An items.jsonl record: the common fields, then the task's."""
+    return {"id": id, "prompt": "", "choices": [], "target": None, **fields}
 
 
 def _record(q, persona, country, raw):
     answer = parse_first_integer(raw)
     index = q.labels.index(str(answer)) if str(answer) in q.labels else None
     return {
+        "id": f"{persona}/{country}/{q.id}",
+        "prompt": "",
+        "choices": [],
         "question": q.id,
         "persona": persona,
         "country": country,
@@ -68,16 +85,8 @@ def test_summary_of_released_answers_reproduces_culturespa_fixture(tmp_path):
     assert western["group"] > western["rest"]  # the released model leans Western
     json.dumps(m, allow_nan=False)  # strict JSON
 
-    (tmp_path / "summary.json").write_text(
-        json.dumps(
-            {
-                "task": {"name": "wvs-culturespa"},
-                "model": {"name": "Llama-3-8B (released)"},
-                "metrics": m,
-            }
-        )
-    )
-    paths = write_report(tmp_path)
+    paths = write_survey_report(tmp_path, _summary("wvs-culturespa", "Llama-3-8B (released)", m))
+    assert not (tmp_path / "summary.json").exists()  # the report reads nothing back
     assert {p.name for p in paths} == {"per_country.csv", "report.md", "per_country.png"}
     report = (tmp_path / "report.md").read_text()
     assert "| USA | 68.3 | 71.1 | 2.8 |" in report
@@ -107,8 +116,10 @@ def _goqa():
 def test_opinion_summary_expands_unaware_answers_to_every_country():
     survey = _goqa()
     records = [
-        {"question": "a", "persona": "unaware", "country": "-", "probs": [0.7, 0.3]},
-        {"question": "b", "persona": "unaware", "country": "-", "probs": [0.2, 0.3, 0.5]},
+        _item("a", question="a", persona="unaware", country="-", prediction=0, probs=[0.7, 0.3]),
+        _item(
+            "b", question="b", persona="unaware", country="-", prediction=2, probs=[0.2, 0.3, 0.5]
+        ),
     ]
     m = summarise_opinions(records, survey)
     sims = {
@@ -131,7 +142,11 @@ def test_opinion_summary_expands_unaware_answers_to_every_country():
 
 def _cali_records(rows):
     return [
-        {"group": "US", "target": t, "p_entail": p, "premise": premise}
+        {
+            **_item(f"US/{premise}", group="US", item=str(premise), majority="entail"),
+            **{"target": t, "p_entail": p, "premise": premise, "prediction": 0},
+            **{"probs": [p, 0.0, 1 - p], "logprobs": [0.0, 0.0, 0.0]},
+        }
         for premise, (t, p) in enumerate(rows)
     ]
 
@@ -150,7 +165,7 @@ def test_cali_summary_chooses_the_threshold_off_the_scored_fold_and_shows_the_fl
     n_pos = int(gold.sum())
     assert us["f1_all_not_entail"] == pytest.approx((60 - n_pos) / (120 - n_pos))
     assert m["floor_US"]["value"] == max(us["f1_all_not_entail"], us["f1_all_entail"])
-    report = report_markdown({"task": {"name": "cali"}, "model": {"name": "m"}, "metrics": m})
+    report = report_markdown(_summary("cali", "m", m))
     assert "## F1 and its floors" in report and "cross-validation" in report
 
 

@@ -7,6 +7,7 @@ A metric value is a :class:`Estimate`: point value plus percentile bootstrap int
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -99,3 +100,22 @@ def pair_correctness(correct: np.ndarray, pairs: Sequence[int | None]) -> np.nda
         if pair is not None:
             members.setdefault(pair, []).append(bool(ok))
     return np.array([all(v) for v in members.values() if len(v) == 2], dtype=bool)
+
+
+def question_weights(n_questions: int, resamples: int = 2000, seed: int = 0) -> np.ndarray:
+    """Bootstrap resampling counts of the questions, one row per draw (seeded)."""
+    rng = np.random.default_rng(seed)
+    uniform = np.full(n_questions, 1.0 / n_questions)
+    return rng.multinomial(n_questions, uniform, size=resamples).astype(float)
+
+
+def percentile_ci(
+    value: float, draws: np.ndarray, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """``(value, low, high)`` with the percentile interval of the bootstrap ``draws``."""
+    draws = draws[np.isfinite(draws)]
+    if not len(draws):
+        return value, math.nan, math.nan
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return value, float(low), float(high)

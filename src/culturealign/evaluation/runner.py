@@ -1,10 +1,11 @@
 """Run a task on a model: resumable per-item JSONL, then a summary JSON and a Markdown table.
 
-Layout of an output directory::
+The folder's files are named in :mod:`culturealign.layout`, its records typed in
+:mod:`.records`::
 
     run.json       what is being run (task, args, model); a resume must match it
-    items.jsonl    one record per finished item, appended and flushed chunk by chunk
-    summary.json   metrics with CIs and full provenance (written last, atomically)
+    items.jsonl    one ItemRecord per finished item, appended and flushed chunk by chunk
+    summary.json   the RunSummary: metrics with CIs and full provenance (written last, atomically)
     results.md     the summary as a Markdown table
 
 A killed run re-run with the same directory skips the items already in ``items.jsonl`` (a
@@ -21,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from culturealign.errors import CultureAlignError
+from culturealign.evaluation.records import ItemRecord, RunSummary
 from culturealign.evaluation.task import Sample, Task
+from culturealign.layout import ITEMS_FILE, RESULTS_FILE, RUN_FILE, SUMMARY_FILE
 from culturealign.models.base import GenerationConfig, LanguageModel
 from culturealign.paths import ensure_writable_dir, write_json_atomic, write_text_atomic
 from culturealign.provenance import environment
@@ -51,40 +54,45 @@ def run_task(
     generation: GenerationConfig | None = None,
     progress: ProgressFactory | None = None,
 ) -> dict[str, Any]:
-    """Evaluate ``task`` with ``model`` into ``out_dir``; returns the summary dict."""
+    """Evaluate ``task`` with ``model`` into ``out_dir``; returns the summary as written."""
     ensure_writable_dir(out_dir)
     generation = generation or resolve_generation(task)
     identity = _identity(task, model, generation)
-    _check_resume(out_dir / "run.json", identity)
+    _check_resume(out_dir / RUN_FILE, identity)
     samples = task.samples(model)
-    items_path = out_dir / "items.jsonl"
+    items_path = out_dir / ITEMS_FILE
     done = _read_records(items_path)
     todo = [s for s in samples if s.id not in done]
     advance = progress(len(samples), len(samples) - len(todo)) if progress else None
     with items_path.open("a", encoding="utf-8") as fh:
         for chunk, chunk_generation in _pending_chunks(task, samples, done, generation):
             for record in _score_chunk(task, model, chunk, chunk_generation, advance):
-                if record["id"] in done:
+                if record.id in done:
                     continue  # re-drawn only to keep its chunk's sampling identical
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-                done[record["id"]] = record
+                fh.write(record.to_line())
+                done[record.id] = record
             fh.flush()
             os.fsync(fh.fileno())
     records = [done[s.id] for s in samples]
-    summary = {
-        **identity,
-        "n_items": len(records),
-        "metrics": task.metrics(records),
-        **_departures(task, generation),
-        "environment": environment(),
-        # What this process computed (a resumed run covers only the items it scored).
-        "work": {"items_scored": len(todo), **dict(getattr(model, "work", {}))},
-    }
-    write_json_atomic(out_dir / "summary.json", summary)
-    write_text_atomic(out_dir / "results.md", markdown_table([summary]))
+    summary = RunSummary.model_validate(
+        {
+            **identity,
+            "n_items": len(records),
+            "metrics": task.metrics(records),
+            **_departures(task, generation),
+            "environment": environment(),
+            # What this process computed (a resumed run covers only the items it scored).
+            "work": {"items_scored": len(todo), **dict(getattr(model, "work", {}))},
+        }
+    )
+    written = summary.to_json()
+    write_json_atomic(out_dir / SUMMARY_FILE, written)
+    from culturealign.reports.summary_table import markdown_table  # the run ends: its report
+
+    write_text_atomic(out_dir / RESULTS_FILE, markdown_table([summary]))
     if task.report is not None:
-        task.report(out_dir)
-    return summary
+        task.report(out_dir, summary)
+    return written
 
 
 def _identity(task: Task, model: LanguageModel, generation: GenerationConfig) -> dict[str, Any]:
@@ -125,24 +133,32 @@ def _check_resume(path: Path, identity: dict[str, Any]) -> None:
         write_json_atomic(path, key)
 
 
-def _score_chunk(task, model, chunk: list[Sample], generation, advance) -> Iterator[dict]:
+def _score_chunk(
+    task: Task,
+    model: LanguageModel,
+    chunk: list[Sample],
+    generation: GenerationConfig,
+    advance: Callable[[int], None] | None,
+) -> Iterator[ItemRecord]:
     if task.scorer.mode == "choice":
         outputs = model.choice_logprobs([s.request for s in chunk], advance)
     else:
         outputs = model.generate([s.prompt for s in chunk], generation, advance)
     for sample, output in zip(chunk, outputs, strict=True):
-        yield {
-            "id": sample.id,
-            "prompt": sample.prompt,
-            "choices": list(sample.request.choices),
-            "target": sample.target,
-            **sample.meta,
-            **task.scorer(sample, output),
-        }
+        yield ItemRecord.model_validate(
+            {
+                "id": sample.id,
+                "prompt": sample.prompt,
+                "choices": list(sample.request.choices),
+                "target": sample.target,
+                **sample.meta,
+                **task.scorer(sample, output),
+            }
+        )
 
 
 def _pending_chunks(
-    task: Task, samples: list[Sample], done: dict[str, Any], generation: GenerationConfig
+    task: Task, samples: list[Sample], done: dict[str, ItemRecord], generation: GenerationConfig
 ) -> Iterator[tuple[list[Sample], GenerationConfig]]:
     """The chunks still to score, each with the generation settings it is drawn with.
 
@@ -171,10 +187,10 @@ def _chunks(samples: list[Sample], size: int) -> Iterator[list[Sample]]:
         yield ordered[start : start + size]
 
 
-def _read_records(path: Path) -> dict[str, dict[str, Any]]:
+def _read_records(path: Path) -> dict[str, ItemRecord]:
     if not path.exists():
         return {}
-    records: dict[str, dict[str, Any]] = {}
+    records: dict[str, ItemRecord] = {}
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     valid_bytes = 0
     for line in lines:
@@ -184,7 +200,7 @@ def _read_records(path: Path) -> dict[str, dict[str, Any]]:
             break  # a torn write from a killed run: drop it and everything after
         if not line.endswith("\n"):
             break
-        records[record["id"]] = record
+        records[record["id"]] = ItemRecord.model_validate(record)
         valid_bytes += len(line.encode("utf-8"))
     with path.open("r+b") as fh:
         fh.truncate(valid_bytes)
@@ -193,32 +209,3 @@ def _read_records(path: Path) -> dict[str, dict[str, Any]]:
 
 def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=str))
-
-
-def _fmt(metric: Any) -> str:
-    """``value [low, high]`` in percent for an estimate; plain numbers as they are."""
-    if isinstance(metric, dict) and "value" in metric:
-        lo, hi = metric.get("ci_low", metric["value"]), metric.get("ci_high", metric["value"])
-        return f"{metric['value'] * 100:.1f} [{lo * 100:.1f}, {hi * 100:.1f}]"
-    if isinstance(metric, int | float):
-        return f"{metric:.4g}"
-    return "—"
-
-
-def markdown_table(summaries: list[dict[str, Any]]) -> str:
-    """One row per summary; metric cells are value [95% CI] in percent."""
-    columns: list[str] = []
-    for s in summaries:
-        columns += [c for c in s.get("table_columns", ["accuracy"]) if c not in columns]
-    head = ["task", "model", "mode", "n", *columns]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for s in summaries:
-        model = s["model"]["name"] + (" + adapter" if s["model"].get("adapter") else "")
-        args = s["task"]["args"]
-        how = [f"{args['shots']}-shot"] if args.get("shots") is not None else []
-        how += [args["protocol"]] if args.get("protocol") else []
-        name = s["task"]["name"] + (f" ({', '.join(how)})" if how else "")
-        cells = [name, model, s["mode"], str(s["n_items"])]
-        cells += [_fmt(s["metrics"].get(c)) for c in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"

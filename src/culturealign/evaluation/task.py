@@ -10,11 +10,12 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
+from culturealign.evaluation.records import ItemRecord, Mode, RunSummary
 from culturealign.models.base import ChoiceRequest, GenerationConfig, LanguageModel
 
-Mode = Literal["choice", "generate"]
+__all__ = ["Mode", "Sample", "Scorer", "Task", "task"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Scorer(Protocol):
     mode: Mode
 
     def __call__(self, sample: Sample, output: Any) -> dict[str, Any]:
-        """The per-item record fields for ``output`` (choice log-probs or generated text)."""
+        """The task's fields of the item's record for ``output`` (choice log-probs or text)."""
 
 
 @dataclass
@@ -47,11 +48,12 @@ class Task:
     args: dict[str, Any]
     samples: Callable[[LanguageModel], list[Sample]]
     scorer: Scorer
-    metrics: Callable[[list[dict[str, Any]]], dict[str, Any]]
+    metrics: Callable[[list[ItemRecord]], dict[str, Any]]
     dataset: dict[str, Any] = field(default_factory=dict)  # name, split, source, sha256, notes
     table_columns: tuple[str, ...] = ("accuracy",)
     generation: GenerationConfig | None = None  # the paper's sampling settings, if any
-    report: Callable[[Path], list[Path]] | None = None  # extra files written after the summary
+    # extra files written after the summary (lazily importing culturealign.reports)
+    report: Callable[[Path, RunSummary], list[Path]] | None = None
 
 
 TASKS: dict[str, Callable[..., Task]] = {}

@@ -25,6 +25,7 @@ from culturealign.data.judgements import load_ethics, load_jcm, load_judgement_f
 from culturealign.data.records import Judgement, JudgementSet, Language
 from culturealign.evaluation.metrics import judgement_metrics
 from culturealign.evaluation.parsers import parse_judgement
+from culturealign.evaluation.records import ItemRecord, JudgementItem, as_items
 from culturealign.evaluation.scorers import ChoiceScorer, GenerateScorer
 from culturealign.evaluation.task import Mode, Sample, Task, task
 from culturealign.models.base import GenerationConfig, LanguageModel
@@ -95,15 +96,10 @@ def judgement_task(
             for it in data.items
         ]
 
-    def metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
-        pairs = (
-            [r["pair"] for r in records]
-            if any(r.get("pair") is not None for r in records)
-            else None
-        )
-        return judgement_metrics(
-            [r["target"] for r in records], [r["prediction"] for r in records], pairs
-        )
+    def metrics(records: list[ItemRecord]) -> dict[str, Any]:
+        items = as_items(records, JudgementItem)
+        pairs = [r.pair for r in items] if any(r.pair is not None for r in items) else None
+        return judgement_metrics([r.target for r in items], [r.prediction for r in items], pairs)
 
     scorer = (
         ChoiceScorer()

@@ -30,9 +30,11 @@ from culturealign.data.cali import GROUPS, NLISet, load_cali
 from culturealign.data.globalopinionqa import Subset, load_globalopinionqa
 from culturealign.data.survey import SurveyQuestion, SurveySet
 from culturealign.data.wvs import COUNTRIES, WESTERN, load_culturespa_wvs
-from culturealign.evaluation import survey_report as report
-from culturealign.evaluation.survey_metrics import AVERAGES, parse_first_integer
+from culturealign.evaluation import survey_summary as report
+from culturealign.evaluation.opinion_metrics import AVERAGES
+from culturealign.evaluation.records import RunSummary
 from culturealign.evaluation.task import Mode, Sample, Task, task
+from culturealign.evaluation.wvs_metrics import parse_first_integer
 from culturealign.models.base import ChoiceRequest, GenerationConfig, LanguageModel
 from culturealign.prompts.survey import (
     FAMILIES,
@@ -125,6 +127,13 @@ def _parse_letter(text: str, n: int) -> int | None:
         if len(stripped) == 1 or not stripped[1].isalpha():
             return ord(stripped[0]) - ord("A")
     return None
+
+
+def write_report(out_dir: Path, summary: RunSummary) -> list[Path]:
+    """The run ends by writing its report files (:mod:`culturealign.reports.survey`)."""
+    from culturealign.reports.survey import write_survey_report
+
+    return write_survey_report(out_dir, summary)
 
 
 # -- sample building ------------------------------------------------------------------------
@@ -256,7 +265,7 @@ def _survey_task(
         _dataset_info(survey, size),
         columns,
         generation=CULTURESPA_GENERATION if prompt == "culturespa" else None,
-        report=report.write_report,
+        report=write_report,
     )
 
 
@@ -366,6 +375,4 @@ def cali(
     metrics = partial(report.summarise_cali, groups=wanted)
     info = _dataset_info(data, len(data) * len(wanted))
     columns = report.cali_columns(wanted)
-    return Task(
-        "", 0, args, samples, NLIScorer(), metrics, info, columns, report=report.write_report
-    )
+    return Task("", 0, args, samples, NLIScorer(), metrics, info, columns, report=write_report)

@@ -1,4 +1,4 @@
-"""Write a run's report (Markdown + self-contained HTML + heatmap PNG + flips CSV).
+"""Write an experiment's report (Markdown + self-contained HTML + heatmap PNG + flips CSV).
 
 One list of blocks feeds both renderers, so the Markdown and the HTML always say the same.
 The report depends only on the results (no timestamps, no machine paths): an interrupted and
@@ -13,22 +13,23 @@ from pathlib import Path
 import pandas as pd
 
 from culturealign.errors import CultureAlignError
-from culturealign.experiments.collect import RunResults, load_run
-from culturealign.experiments.plots import heatmap_png
-from culturealign.experiments.render import html_image, html_page, html_table, md_table
-from culturealign.experiments.stats import rank_marks
-from culturealign.experiments.tables import (
+from culturealign.evaluation.records import format_estimate
+from culturealign.layout import FLIPS_CSV, HEATMAP_PNG, REPORT_HTML, REPORT_MD
+from culturealign.paths import atomic_path, write_text_atomic
+from culturealign.reports.collect import RunResults, load_run
+from culturealign.reports.plots import heatmap_png
+from culturealign.reports.render import html_image, html_page, html_table, md_table
+from culturealign.reports.stats import rank_marks
+from culturealign.reports.tables import (
     Fmt,
     Table,
     bias_table,
     change_table,
     flip_tables,
     flips,
-    pct,
     significance_table,
     study_table,
 )
-from culturealign.paths import atomic_path, write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class ReportFiles:
     flips: Path | None
 
 
-def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> ReportFiles:
+def write_experiment_report(run_dirs: list[Path], out_dir: Path | None = None) -> ReportFiles:
     """Report one run (into its own folder) or several side by side (into ``out_dir``)."""
     if not run_dirs:
         raise CultureAlignError("no run folder given", "culturealign report runs/demo")
@@ -90,12 +91,12 @@ def _setup(run: RunResults) -> Table:
             if not cell.ok:
                 continue
             assert cell.summary is not None
-            task, data = cell.summary["task"], cell.summary["dataset"]
+            task, data = cell.summary.task, cell.summary.dataset
             body.append(
-                [Fmt(row), Fmt(col), Fmt(f"{task['name']} v{task['version']}"),
-                 Fmt(f"{data['name']}/{data['split']}"), Fmt(str(cell.summary["n_items"])),
-                 Fmt(str(task["args"].get("shots"))), Fmt(str(task["args"].get("prompt_language"))),
-                 Fmt(cell.summary["mode"]), Fmt(str(data.get("sha256", ""))[:12])]
+                [Fmt(row), Fmt(col), Fmt(f"{task.name} v{task.version}"),
+                 Fmt(f"{data['name']}/{data['split']}"), Fmt(str(cell.summary.n_items)),
+                 Fmt(str(task.args.get("shots"))), Fmt(str(task.args.get("prompt_language"))),
+                 Fmt(cell.summary.mode), Fmt(str(data.get("sha256", ""))[:12])]
             )  # fmt: skip
     return Table(
         "What was measured",
@@ -140,7 +141,7 @@ def _side_by_side(runs: list[RunResults], names: list[str], model: str) -> Table
             metrics = [c.metric("accuracy") if c else None for c in cells]
             marks = rank_marks([m["value"] if m else None for m in metrics])
             columns.append(
-                [Fmt(pct(m), k) if m else Fmt("—" if c is None else "not run")
+                [Fmt(format_estimate(m), k) if m else Fmt("—" if c is None else "not run")
                  for c, m, k in zip(cells, metrics, marks, strict=True)]
             )  # fmt: skip
     body = [[Fmt(row), *(c[i] for c in columns)] for i, row in enumerate(rows)]
@@ -158,16 +159,16 @@ def _write(
     out_dir: Path, blocks: list[Block], png: bytes | None, flipped: pd.DataFrame
 ) -> ReportFiles:
     out_dir.mkdir(parents=True, exist_ok=True)
-    heatmap = out_dir / "heatmap.png" if png else None
+    heatmap = out_dir / HEATMAP_PNG if png else None
     if heatmap and png:
         with atomic_path(heatmap) as tmp:
             tmp.write_bytes(png)
-    flips_path = out_dir / "flips.csv"
+    flips_path = out_dir / FLIPS_CSV
     write_text_atomic(flips_path, flipped.to_csv(index=False))
     md, page = _markdown(blocks, heatmap), _html(blocks)
-    write_text_atomic(out_dir / "report.md", md)
-    write_text_atomic(out_dir / "report.html", page)
-    return ReportFiles(out_dir / "report.md", out_dir / "report.html", heatmap, flips_path)
+    write_text_atomic(out_dir / REPORT_MD, md)
+    write_text_atomic(out_dir / REPORT_HTML, page)
+    return ReportFiles(out_dir / REPORT_MD, out_dir / REPORT_HTML, heatmap, flips_path)
 
 
 def _markdown(blocks: list[Block], heatmap: Path | None) -> str:

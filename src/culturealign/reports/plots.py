@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from culturealign.experiments.collect import RunResults
+from culturealign.reports.collect import RunResults
 
 
 def accuracy_matrix(run: RunResults, model: str) -> np.ndarray:

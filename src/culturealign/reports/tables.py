@@ -13,8 +13,9 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from culturealign.experiments.collect import CellResult, RunResults
-from culturealign.experiments.stats import accuracy_difference, holm, mcnemar_exact, rank_marks
+from culturealign.evaluation.records import format_estimate, percent
+from culturealign.reports.collect import CellResult, RunResults
+from culturealign.reports.stats import accuracy_difference, holm, mcnemar_exact, rank_marks
 
 FLIP_LIST_LIMIT = 10  # flipped items listed per row and test set (all of them go to flips.csv)
 
@@ -32,14 +33,6 @@ class Table:
     rows: list[list[Fmt]]
     intro: str = ""
     notes: list[str] = field(default_factory=list)
-
-
-def pct(metric: dict[str, float] | None) -> str:
-    if metric is None:
-        return "—"
-    return (
-        f"{100 * metric['value']:.1f} [{100 * metric['ci_low']:.1f}, {100 * metric['ci_high']:.1f}]"
-    )
 
 
 def study_table(run: RunResults, model: str, metric: str = "accuracy") -> Table:
@@ -64,7 +57,7 @@ def study_table(run: RunResults, model: str, metric: str = "accuracy") -> Table:
 
 def _cell_fmt(cell: CellResult, metric: str, mark: str | None, reasons: list[str]) -> Fmt:
     if cell.ok:
-        return Fmt(pct(cell.metric(metric)), mark)
+        return Fmt(format_estimate(cell.metric(metric)), mark)
     reason = f"{cell.row}: not run: {cell.reason}"
     if reason not in reasons:
         reasons.append(reason)
@@ -95,12 +88,7 @@ def change_table(run: RunResults, model: str) -> Table | None:
                 continue
             a, b = _correct(base, cell)
             diff, test = accuracy_difference(a, b), mcnemar_exact(a, b)
-            line.append(
-                Fmt(
-                    f"{100 * diff.value:+.1f} [{100 * diff.low:+.1f}, {100 * diff.high:+.1f}], "
-                    f"p={test.pvalue:.3g}"
-                )
-            )
+            line.append(Fmt(f"{format_estimate(diff.as_dict(), signed=True)}, p={test.pvalue:.3g}"))
         body.append(line)
     return Table(
         f"{model}: accuracy change vs {run.baseline} (points)",
@@ -153,8 +141,8 @@ def significance_table(run: RunResults, model: str) -> Table:
                     Fmt(col),
                     Fmt(ra),
                     Fmt(rb),
-                    Fmt(f"{100 * acc_a:.1f}"),
-                    Fmt(f"{100 * acc_b:.1f}"),
+                    Fmt(percent(acc_a)),
+                    Fmt(percent(acc_b)),
                     Fmt(str(t.only_a)),
                     Fmt(str(t.only_b)),
                     Fmt(f"{t.pvalue:.3g}"),
@@ -198,11 +186,11 @@ def bias_table(run: RunResults, model: str) -> Table:
                 [
                     Fmt(row),
                     Fmt(col),
-                    Fmt(pct(pred_wrong)),
-                    Fmt(f"{100 * gold_wrong:.1f}"),
+                    Fmt(format_estimate(pred_wrong)),
+                    Fmt(percent(gold_wrong)),
                     Fmt(f"{bias:+.1f}"),
-                    Fmt(pct(cell.metric("na_rate"))),
-                    Fmt(pct(cell.metric("macro_f1"))),
+                    Fmt(format_estimate(cell.metric("na_rate"))),
+                    Fmt(format_estimate(cell.metric("macro_f1"))),
                 ]
             )
     return Table(

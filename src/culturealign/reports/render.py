@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import html
 
-from culturealign.experiments.tables import Fmt, Table
+from culturealign.reports.tables import Fmt, Table
 
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem;

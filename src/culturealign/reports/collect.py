@@ -1,4 +1,4 @@
-"""Read a run folder back: the plan's grid, each cell's summary and per-item records."""
+"""Read an experiment run folder back: the plan's grid, each cell's summary and item records."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from culturealign.errors import CultureAlignError
-from culturealign.experiments.runner import PLAN_FILE, STAGES_DIR
+from culturealign.evaluation.records import RunSummary, read_items, read_summary
+from culturealign.layout import EVAL_STAGE, ITEMS_FILE, PLAN_FILE, STAGES_DIR, SUMMARY_FILE
 
 ITEM_COLUMNS = ["id", "text", "target", "prediction", "correct"]
 
@@ -21,7 +22,7 @@ class CellResult:
     row: str
     column: str
     reason: str | None = None  # why it has no result
-    summary: dict[str, Any] | None = None
+    summary: RunSummary | None = None
     items: pd.DataFrame | None = None  # indexed by item id
 
     @property
@@ -29,7 +30,7 @@ class CellResult:
         return self.summary is not None
 
     def metric(self, name: str) -> dict[str, float] | None:
-        return self.summary["metrics"].get(name) if self.summary else None
+        return self.summary.metric(name) if self.summary else None
 
 
 @dataclass
@@ -90,21 +91,18 @@ def _load_cell(path: Path, cell: dict[str, Any]) -> CellResult:
     result = CellResult(cell["model"], cell["row"], cell["column"], reason=cell.get("reason"))
     if cell.get("stage") is None:
         return result
-    folder = path / STAGES_DIR / "eval" / cell["stage"]
-    summary_file = folder / "summary.json"
+    folder = path / STAGES_DIR / EVAL_STAGE / cell["stage"]
+    summary_file = folder / SUMMARY_FILE
     if not summary_file.is_file():
         result.reason = "stage not finished: re-run `culturealign run` to complete it"
         return result
-    result.summary = json.loads(summary_file.read_text(encoding="utf-8"))
-    result.items = _read_items(folder / "items.jsonl")
+    result.summary = read_summary(summary_file)
+    result.items = _item_frame(folder / ITEMS_FILE)
     return result
 
 
-def _read_items(path: Path) -> pd.DataFrame:
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    frame = pd.DataFrame.from_records(records)
-    for col in ITEM_COLUMNS:
-        if col not in frame:
-            frame[col] = None
-    frame = frame[ITEM_COLUMNS].drop_duplicates("id", keep="last")
+def _item_frame(path: Path) -> pd.DataFrame:
+    """The judgement columns of a cell's items, indexed by id (the tables need nothing else)."""
+    rows = [{c: r.get(c) for c in ITEM_COLUMNS} for r in read_items(path)]
+    frame = pd.DataFrame.from_records(rows, columns=ITEM_COLUMNS)
     return frame.set_index("id").sort_index()
