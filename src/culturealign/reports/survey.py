@@ -31,7 +31,7 @@ def write_survey_report(out_dir: Path, summary: RunSummary) -> list[Path]:
 
 def _write_csv(path: Path, per_country: dict[str, dict[str, dict[str, Any]]]) -> Path:
     names = sorted({k for rows in per_country.values() for v in rows.values() for k in v})
-    lines = [["persona", "country", *names]]
+    lines: list[list[Any]] = [["persona", "country", *names]]
     for persona, rows in per_country.items():
         lines += [[persona, c, *(v.get(k) for k in names)] for c, v in rows.items()]
     with path.open("w", encoding="utf-8", newline="") as fh:

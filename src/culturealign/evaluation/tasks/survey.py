@@ -32,7 +32,7 @@ from culturealign.data.survey import SurveyQuestion, SurveySet
 from culturealign.data.wvs import COUNTRIES, WESTERN, load_culturespa_wvs
 from culturealign.evaluation import survey_summary as report
 from culturealign.evaluation.opinion_metrics import AVERAGES
-from culturealign.evaluation.records import RunSummary
+from culturealign.evaluation.records import ItemRecord, RunSummary
 from culturealign.evaluation.task import Mode, Sample, Task, task
 from culturealign.evaluation.wvs_metrics import parse_first_integer
 from culturealign.models.base import ChoiceRequest, GenerationConfig, LanguageModel
@@ -242,7 +242,7 @@ def _survey_task(
     mode: Mode,
     chat: bool | None,
     args: dict[str, Any],
-    metrics: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    metrics: Callable[[list[ItemRecord]], dict[str, Any]],
     columns: tuple[str, ...],
 ) -> Task:
     if prompt not in FAMILIES:
