@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from culturealign.experiments.report import write_report
+from culturealign.reports.experiment import write_experiment_report
 from tests.experiments.conftest import write_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def test_kill_anywhere_then_resume_gives_the_same_report(grid, tmp_path, seed):
     # The resumed run reused every stage finished before the kill.
     assert sum(r["cached"] for r in log) >= done_before_kill
     assert not list((killed / "stages").glob("*/*.partial"))
-    a, b = write_report([clean]), write_report([killed])
+    a, b = write_experiment_report([clean]), write_experiment_report([killed])
     for name in REPORT_FILES:
         assert (clean / name).read_bytes() == (killed / name).read_bytes(), name
     assert a.markdown.name == b.markdown.name

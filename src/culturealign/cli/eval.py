@@ -87,7 +87,8 @@ def eval_cmd(
 ) -> None:
     """Evaluate a model on a task; prints the results table and writes per-item results."""
     from culturealign.evaluation import build_task, run_with_progress
-    from culturealign.evaluation.runner import markdown_table, resolve_generation
+    from culturealign.evaluation.runner import resolve_generation
+    from culturealign.reports.summary_table import markdown_table
 
     labels = None
     if label_values:
