@@ -11,11 +11,6 @@ Reads what the runners wrote (:mod:`culturealign.evaluation.records`, file names
 * :mod:`.experiment`: the experiment report itself (:func:`write_experiment_report`).
 
 Evaluation and experiments import this package only where a run ends by writing its report,
-inside that function, so there is no import loop.
+inside that function, so there is no import loop. This ``__init__`` imports nothing, so the end
+of an evaluation run (``results.md``) does not pay for pandas or matplotlib.
 """
-
-from culturealign.reports.experiment import ReportFiles, write_experiment_report
-from culturealign.reports.summary_table import markdown_table
-from culturealign.reports.survey import write_survey_report
-
-__all__ = ["ReportFiles", "markdown_table", "write_experiment_report", "write_survey_report"]
