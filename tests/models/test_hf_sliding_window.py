@@ -8,7 +8,8 @@ import pytest
 
 from culturealign.data import load_jcm
 from culturealign.models.base import ChoiceRequest
-from culturealign.models.hf import _Encoded, _length_batches, plain_choice_logprobs
+from culturealign.models.batching import Encoded, length_batches
+from culturealign.models.hf import plain_choice_logprobs
 
 CHOICES = (" 正", " どちらとも言えない")  # one token, and several: the continuation path
 
@@ -32,8 +33,8 @@ def test_long_padded_batch_equals_plain_forward(gemma, shots):
         assert f == pytest.approx(p, abs=1e-4)
 
 
-def _item(i: int, length: int) -> _Encoded:
-    return _Encoded(i, [5] * length, [[7], [8, 9]])
+def _item(i: int, length: int) -> Encoded:
+    return Encoded(i, [5] * length, [[7], [8, 9]])
 
 
 def _widths(batches) -> list[list[int]]:
@@ -42,23 +43,23 @@ def _widths(batches) -> list[list[int]]:
 
 def test_short_prompts_still_share_one_padded_batch():
     items = [_item(i, n) for i, n in enumerate([30, 10, 20])]
-    assert _widths(_length_batches(items, 4096, past=300, window=512)) == [[10, 20, 30]]
+    assert _widths(length_batches(items, 4096, past=300, window=512)) == [[10, 20, 30]]
 
 
 def test_padded_rows_past_the_window_never_share_a_batch():
     items = [_item(i, n) for i, n in enumerate([30, 10, 10, 20, 30])]
-    batches = _length_batches(items, 4096, past=495, window=512)
+    batches = length_batches(items, 4096, past=495, window=512)
     assert _widths(batches) == [[10, 10], [20], [30, 30]]
     # Without a sliding window (smollm2, llama) nothing changes.
-    assert _widths(_length_batches(items, 4096, past=495, window=None)) == [[10, 10, 20, 30, 30]]
+    assert _widths(length_batches(items, 4096, past=495, window=None)) == [[10, 10, 20, 30, 30]]
 
 
 def test_a_long_row_does_not_pad_many_short_ones():
     # One batch would feed 11 x 200 tokens for 250 real ones; a second forward is far cheaper.
     items = [_item(i, 5) for i in range(10)] + [_item(10, 200)]
-    assert _widths(_length_batches(items, 4096, past=20, window=None)) == [[5] * 10, [200]]
+    assert _widths(length_batches(items, 4096, past=20, window=None)) == [[5] * 10, [200]]
 
 
 def test_the_token_budget_still_bounds_a_batch():
     items = [_item(i, 100) for i in range(50)]
-    assert all(len(b) * 100 <= 1024 for b in _length_batches(items, 1024, past=0, window=None))
+    assert all(len(b) * 100 <= 1024 for b in length_batches(items, 1024, past=0, window=None))

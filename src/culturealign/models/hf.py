@@ -26,7 +26,6 @@ import copy
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +38,16 @@ from culturealign.models.base import (
     ModelInfo,
     Progress,
 )
+from culturealign.models.batching import Encoded, length_batches
 from culturealign.models.compat import (
     available_cores,
     cache_keyword,
     sliding_window,
     special_start_ids,
 )
+from culturealign.models.hf_tokenizer import load_tokenizer
 
 DEFAULT_TOKEN_BUDGET = 4096  # tokens per forward batch; bounds activation memory on CPU
-# One forward costs about this many tokens' work on top of its tokens: it streams every weight
-# from memory once (gemma-3-270m on one CPU thread: ~140 ms fixed, ~1.5 ms per token).
-FORWARD_COST_TOKENS = 64
-
-
-@dataclass(frozen=True)
-class _Encoded:
-    index: int
-    row: list[int]  # prompt tokens after the cached prefix
-    choices: list[list[int]]
 
 
 class HFModel:
@@ -125,15 +116,15 @@ class HFModel:
         self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
     ) -> list[list[float]]:
         out: list[list[float]] = [[] for _ in requests]
-        groups: dict[str, list[_Encoded]] = {}
+        groups: dict[str, list[Encoded]] = {}
         for i, req in enumerate(requests):
             key, row = self._split_at_cache(req.prefix, req.text)
             choices = [self.encode_piece(c) for c in req.choices]
-            groups.setdefault(key, []).append(_Encoded(i, row, choices))
+            groups.setdefault(key, []).append(Encoded(i, row, choices))
         for key, items in groups.items():
             prefix_ids, cache = self._prefix_state(key) if key else ([0], None)
             past = len(prefix_ids) - 1
-            for batch in _length_batches(items, self.token_budget, past, self._window):
+            for batch in length_batches(items, self.token_budget, past, self._window):
                 self._score_batch(cache, past, batch, out)
                 if progress:
                     progress(len(batch))
@@ -178,7 +169,7 @@ class HFModel:
         return DynamicCache(config=self.model.config)
 
     def _score_batch(
-        self, cache: Any, past: int, batch: list[_Encoded], out: list[list[float]]
+        self, cache: Any, past: int, batch: list[Encoded], out: list[list[float]]
     ) -> None:
         """Every choice's first token is read from each row's last position; only choices
         longer than one token need a second, short forward over their remaining tokens,
@@ -304,44 +295,6 @@ def _cut_at_stop(text: str, stop: Sequence[str]) -> str:
     return text if cut < 0 else text[:cut]
 
 
-def _length_batches(
-    items: list[_Encoded], token_budget: int, past: int, window: int | None
-) -> list[list[_Encoded]]:
-    """Cut length-sorted rows into batches of least cost: padded tokens + a cost per forward.
-
-    Dynamic programming over cut points: ``cost[end]`` is the cheapest way to batch the first
-    ``end`` rows. A batch must fit ``token_budget`` (the cached prefix counted at 1/8: it is
-    attended to, not recomputed). Pads sit between the cached prefix and a shorter row, and a
-    sliding window counts them as tokens: once prefix + width + choice tokens could exceed
-    ``window``, a batch must not be padded, or its short rows would lose prefix tokens.
-    """
-    rows = sorted(items, key=lambda e: len(e.row))
-    cost = [0.0] + [float("inf")] * len(rows)
-    start = [0] * (len(rows) + 1)
-    for end in range(1, len(rows) + 1):
-        width, longest = len(rows[end - 1].row), 0
-        for begin in range(end - 1, -1, -1):  # growing the batch leftwards, shorter rows join
-            longest = max(longest, _longest_choice(rows[begin]))
-            size = end - begin
-            padded = len(rows[begin].row) < width
-            spills = window is not None and past + width + longest - 1 > window
-            if size > 1 and (size * (width + past // 8) > token_budget or (padded and spills)):
-                break  # only gets worse as the batch grows
-            total = cost[begin] + FORWARD_COST_TOKENS + size * width
-            if total < cost[end]:
-                cost[end], start[end] = total, begin
-    batches = []
-    end = len(rows)
-    while end:
-        batches.append(rows[start[end] : end])
-        end = start[end]
-    return batches[::-1]
-
-
-def _longest_choice(item: _Encoded) -> int:
-    return max((len(c) for c in item.choices), default=1)
-
-
 def plain_choice_logprobs(model: HFModel, requests: Sequence[ChoiceRequest]) -> list[list[float]]:
     """Reference path: one full forward per (request, choice), no cache, no batching, no pads.
 
@@ -375,7 +328,7 @@ def load_hf(
     revision: str | None = None,
 ) -> HFModel:
     """Load ``path`` (local folder or hub id) and optionally a LoRA adapter on top."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     torch.set_num_threads(threads or available_cores())
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -384,9 +337,7 @@ def load_hf(
         if dtype
         else (torch.bfloat16 if device.startswith("cuda") else torch.float32)
     )
-    tok = AutoTokenizer.from_pretrained(
-        path, revision=revision, trust_remote_code=trust_remote_code
-    )
+    tok = load_tokenizer(path, revision=revision, trust_remote_code=trust_remote_code)
     lm: Any = AutoModelForCausalLM.from_pretrained(  # PeftModel may replace it below
         path,
         revision=revision,
