@@ -181,14 +181,14 @@ def bias_table(run: RunResults, model: str) -> Table:
             assert cell.items is not None
             gold_wrong = float((cell.items["target"] == 1).mean())
             pred_wrong = cell.metric("wrong_share")
-            bias = 100 * (pred_wrong["value"] - gold_wrong) if pred_wrong else float("nan")
+            bias = pred_wrong["value"] - gold_wrong if pred_wrong else float("nan")
             body.append(
                 [
                     Fmt(row),
                     Fmt(col),
                     Fmt(format_estimate(pred_wrong)),
                     Fmt(percent(gold_wrong)),
-                    Fmt(f"{bias:+.1f}"),
+                    Fmt(percent(bias, signed=True)),
                     Fmt(format_estimate(cell.metric("na_rate"))),
                     Fmt(format_estimate(cell.metric("macro_f1"))),
                 ]
