@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from culturealign.alignment import trl_adapter
+from culturealign.alignment import lora, trl_trainers
 from culturealign.alignment.config import LoraSettings
 from culturealign.alignment.dpo_loss import dpo_loss
 from culturealign.alignment.fast_dpo import (
@@ -14,6 +14,7 @@ from culturealign.alignment.fast_dpo import (
     reference_logps,
     tokenize_pair,
 )
+from culturealign.alignment.settings import TrainSettings
 from tests.alignment.conftest import perturb_lora, tiny_model
 
 pytestmark = pytest.mark.integration  # needs the embedded models' tokenizers
@@ -36,7 +37,7 @@ def _plain_logps(model, pair) -> tuple[float, float]:
 @pytest.mark.parametrize("name", MODELS)
 def test_pair_logps_equal_plain_forward(name, jcm_pairs):
     model, tok = tiny_model(name)
-    model = trl_adapter.wrap_lora(model, LoraSettings(r=4, alpha=8))
+    model = lora.wrap_lora(model, LoraSettings(r=4, alpha=8))
     perturb_lora(model)
     model.eval()
     # Vary the completion length so padding, the KV-cache tail and masking all get exercised.
@@ -49,21 +50,82 @@ def test_pair_logps_equal_plain_forward(name, jcm_pairs):
             assert rejected[i].item() == pytest.approx(plain[1], rel=1e-4, abs=1e-4)
 
 
+def _lora_grads(model) -> dict[str, torch.Tensor]:
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+    model.zero_grad(set_to_none=True)
+    return grads
+
+
+@pytest.mark.parametrize(
+    ("name", "softcap"),
+    [("gemma-3-270m", None), ("gemma-3-270m", 2.0), ("smollm2-135m-instruct", None)],
+)
+def test_pair_logps_gradients_equal_plain_forward(name, softcap, jcm_pairs):
+    """The joined LM head (one pass over prompt-end and tail states) changes no gradient.
+
+    Softcap 2.0 (gemma-2 style, stricter than any real model's) makes the tanh bite, so a
+    head that skipped or misplaced it would fail.
+    """
+    model, tok = tiny_model(name)
+    if softcap is not None:
+        model.config.final_logit_softcapping = softcap
+    model = lora.wrap_lora(model, LoraSettings(r=4, alpha=8))
+    perturb_lora(model)
+    model.eval()
+    tokenized = [tokenize_pair(tok, p, append_eos=i % 2 == 0) for i, p in enumerate(jcm_pairs[:5])]
+    weights = torch.linspace(0.5, 1.5, len(tokenized), dtype=torch.float64)
+
+    chosen, rejected = pair_logps(model, collate(tokenized, tok.pad_token_id))
+    fast_value = (weights * (chosen.double() - 0.3 * rejected.double())).sum()
+    fast_value.backward()
+    fast = _lora_grads(model)
+
+    plain_value = torch.zeros((), dtype=torch.float64)
+    for w, t in zip(weights, tokenized, strict=True):
+        parts = []
+        for completion in (t.chosen, t.rejected):
+            ids = torch.tensor([t.prompt + completion])
+            logp = torch.log_softmax(model(input_ids=ids).logits.float(), -1)[0]
+            idx = torch.arange(len(completion)) + len(t.prompt) - 1
+            parts.append(logp[idx, torch.tensor(completion)].sum().double())
+        plain_value = plain_value + w * (parts[0] - 0.3 * parts[1])
+    plain_value.backward()
+    plain = _lora_grads(model)
+
+    assert fast_value.item() == pytest.approx(plain_value.item(), rel=1e-5, abs=1e-5)
+    worst = 0.0
+    for n, ref in plain.items():
+        assert ref.norm() > 0, n
+        worst = max(worst, ((fast[n] - ref).norm() / ref.norm()).item())
+    assert worst < 1e-5, worst
+
+
+def test_lm_head_runs_once_per_batch(jcm_pairs):
+    """One head pass per batch, none for the shared prefix: over the real completion tokens only."""
+    model, tok = tiny_model("smollm2-135m-instruct")
+    model = lora.wrap_lora(model, LoraSettings(r=4, alpha=8))
+    tokenized = [tokenize_pair(tok, p, append_eos=i % 2 == 0) for i, p in enumerate(jcm_pairs[:4])]
+    batch = collate(tokenized, tok.pad_token_id)
+    assert batch.prefix_ids.shape[1] > 0 and batch.completion_ids.shape[1] > 1
+    rows: list[int] = []
+    head = model.get_output_embeddings()
+    hook = head.register_forward_hook(lambda _m, args, _out: rows.append(args[0].shape[0]))
+    try:
+        with torch.no_grad():
+            pair_logps(model, batch)
+    finally:
+        hook.remove()
+    real_tail = int(batch.completion_mask[:, 1:].sum())
+    assert rows == [len(tokenized) + real_tail]
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_fast_path_loss_and_gradients_equal_trl(name, jcm_pairs, tmp_path):
     pairs = jcm_pairs[:4]
     model, tok = tiny_model(name)
-    trainer = trl_adapter.trl_dpo_trainer(
-        model,
-        tok,
-        [p.model_dump() for p in pairs],
-        tmp_path,
-        lora=LoraSettings(r=8, alpha=16),
-        beta=BETA,
-        learning_rate=1e-5,
-        batch_size=4,
-        use_cpu=True,
-        bf16=False,
+    settings = TrainSettings(learning_rate=1e-5, batch_size=4, lora=LoraSettings(r=8, alpha=16))
+    trainer = trl_trainers.trl_dpo_trainer(
+        model, tok, [p.model_dump() for p in pairs], tmp_path, settings, beta=BETA
     )
     peft = trainer.model
     perturb_lora(peft, std=2.0)

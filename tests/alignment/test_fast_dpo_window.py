@@ -7,7 +7,7 @@ those pads, so a short row in a wide batch could lose instruction tokens a plain
 import pytest
 import torch
 
-from culturealign.alignment import trl_adapter
+from culturealign.alignment import lora
 from culturealign.alignment.config import LoraSettings
 from culturealign.alignment.fast_dpo import collate, pair_logps, reference_logps, tokenize_pair
 from culturealign.alignment.prefs import PreferencePair
@@ -26,7 +26,7 @@ def policy():
     path = ensure_converted("gemma-3-270m")
     torch.set_num_threads(2)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    model = trl_adapter.wrap_lora(model, LoraSettings(r=4, alpha=8))
+    model = lora.wrap_lora(model, LoraSettings(r=4, alpha=8))
     perturb_lora(model, std=0.05)
     return model.eval(), AutoTokenizer.from_pretrained(path)
 
