@@ -12,6 +12,9 @@ LoRA factors), beta 0.1, AdamW with a linear schedule, fp32 on CPU:
   ``use_logits_to_keep`` where the installed TRL has them. What TRL actually did is printed.
 * ``fast``: :mod:`culturealign.alignment.fast_dpo` + ``fast_trainer``.
 
+All three arms train from one ``TrainSettings`` (:func:`train_settings`); the TRL arms are built
+by the project's own ``trl_trainers.trl_dpo_trainer``, the speed options passed through to TRL.
+
 Each arm runs in its own subprocess (its own peak memory, ru_maxrss): ``--repeats`` timed runs,
 each from a freshly loaded model, then one untimed run under torch's FlopCounterMode that counts
 the matmul and attention FLOPs the arm really executes (padding, checkpoint recompute, TRL's
