@@ -35,9 +35,9 @@ for every lm-eval setting, that every context lm-eval logged equals culturealign
 compares per-item predictions and log-prob margins.
 
 Where our time goes: every culturealign run wraps the backend's methods (tokenizing, encoding
-the cached prefix, batch forwards, the LM head via a forward hook) and reports seconds per
-component with the model load; the wrappers cost microseconds per call and stay on in the
-timed runs.
+the cached prefix, batch forwards, the LM head via a forward hook) and the tokenizer load, and
+reports seconds per component with the rest of the model load; the wrappers cost microseconds
+per call and stay on in the timed runs.
 
 Share of the machine: ``tokens fed per item x 2 x non-embedding parameters`` divided by the
 GFLOP/s of a large fp32 matmul (best of several, same thread count) measured in the same run.
@@ -111,14 +111,14 @@ class _FastPathClock:
 
     def install(self, cls: Any) -> None:
         for name, component in self.COMPONENTS.items():
-            setattr(cls, name, self._timed(getattr(cls, name), component))
+            setattr(cls, name, self.timed(getattr(cls, name), component))
 
     def watch_head(self, lm: Any) -> None:
         head = lm.get_output_embeddings()
         head.register_forward_pre_hook(lambda *_: setattr(self, "_head_start", self._now()))
         head.register_forward_hook(lambda *_: self._add_head())
 
-    def _timed(self, fn: Any, component: str) -> Any:
+    def timed(self, fn: Any, component: str) -> Any:
         def timed(*args: Any, **kwargs: Any) -> Any:
             self._active.append(component)
             start = self._now()
@@ -146,6 +146,7 @@ def _worker_culturealign(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the real ``culturealign eval`` command; time model load by wrapping load_model."""
     t0 = time.perf_counter()
     import culturealign.models as cam
+    import culturealign.models.hf as hf
     from culturealign import cli
     from culturealign.models.hf import HFModel
 
@@ -163,6 +164,7 @@ def _worker_culturealign(spec: dict[str, Any]) -> dict[str, Any]:
         return model
 
     cam.load_model = timed_load  # run_with_progress imports it at call time
+    hf.load_tokenizer = clock.timed(hf.load_tokenizer, "tokenizer load")  # load_hf looks it up
     argv = ["eval", "--model", spec["model"], "--task", spec["task"], "--shots", str(spec["shots"])]
     argv += ["--limit", str(spec["limit"]), "--out", spec["out"], "--threads", str(spec["threads"])]
     try:
@@ -545,13 +547,17 @@ def _breakdown(run: dict[str, Any]) -> str:
     head = c.get("LM head in batch forward", 0.0)
     parts = {
         "import": m["imported"],
-        "model load": m["loaded"] - m["load_start"],
+        "tokenizer load": c.get("tokenizer load", 0.0),
+        "model load (weights, transformers' imports)": m["loaded"]
+        - m["load_start"]
+        - c.get("tokenizer load", 0.0),
         "tokenize": c.get("tokenize", 0.0),
         "prefix encode": c.get("prefix encode", 0.0),
         "batch forward (body)": c.get("batch forward", 0.0) - head,
         "LM head": head,
     }
-    inside = sum(v for k, v in c.items() if k not in ("scoring",) and not k.startswith("LM head"))
+    outside = ("scoring", "tokenizer load")
+    inside = sum(v for k, v in c.items() if k not in outside and not k.startswith("LM head"))
     parts["rest of scoring (cache copy, log-softmax)"] = c.get("scoring", 0.0) - inside
     parts["task, prompts, writing results"] = m["done"] - m["loaded"] - c.get("scoring", 0.0)
     total = run["wall_s"]
