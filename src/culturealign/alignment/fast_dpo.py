@@ -10,8 +10,9 @@ completions are a token or two, nearly all of that is the prompt, done four to f
   and their KV cache shared by all rows, as the evaluation backend does for few-shot prefixes
   (not when the batch is wider than a sliding attention window and padded, see
   :func:`pair_logps`);
-* the LM head runs only at completion positions (``logits_to_keep``): with gemma-3's 262k-entry
-  vocabulary the head is the costliest layer per position;
+* the LM head runs only where a completion token is predicted, once per batch over those hidden
+  states joined (none for the shared prefix): with gemma-3's 262k-entry vocabulary the head is
+  the costliest layer per position, and each pass reads its 671 MB weight forward and backward;
 * reference log-probs never change under LoRA, so they are computed once with the adapter
   disabled (:func:`reference_logps`) and stored.
 
