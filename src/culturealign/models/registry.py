@@ -7,12 +7,15 @@ module in this package plus one entry in ``BACKENDS``.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from culturealign.errors import CultureAlignError
 from culturealign.models.base import LanguageModel
 from culturealign.models.embedded import EMBEDDED, converted_dir, ensure_converted
+
+Loader = Callable[..., LanguageModel]  # load_<backend>(path_or_spec, name, **options)
 
 # backend name -> (module, loader function, pip extra that provides its dependencies)
 BACKENDS: dict[str, tuple[str, str, str | None]] = {
@@ -50,16 +53,19 @@ def load_model(
     return _load_other(loader, model, adapter, options)
 
 
-def _import_loader(backend: str) -> Any:
+def _import_loader(backend: str) -> Loader:
     module_name, fn_name, extra = BACKENDS[backend]
     try:
-        return getattr(importlib.import_module(module_name), fn_name)
+        loader: Loader = getattr(importlib.import_module(module_name), fn_name)
+        return loader
     except ImportError as exc:
         hint = f"pip install 'culturealign[{extra}]'" if extra else "reinstall culturealign"
         raise CultureAlignError(f"backend {backend!r} cannot be imported: {exc}", hint) from exc
 
 
-def _load_embedded(loader, name: str, adapter, options) -> LanguageModel:
+def _load_embedded(
+    loader: Loader, name: str, adapter: str | Path | None, options: dict[str, Any]
+) -> LanguageModel:
     path = ensure_converted(name)
     try:
         return loader(path, name, chat=EMBEDDED[name].chat, adapter=adapter, **options)
@@ -70,7 +76,9 @@ def _load_embedded(loader, name: str, adapter, options) -> LanguageModel:
         ) from exc
 
 
-def _load_other(loader, model: str, adapter, options) -> LanguageModel:
+def _load_other(
+    loader: Loader, model: str, adapter: str | Path | None, options: dict[str, Any]
+) -> LanguageModel:
     path = Path(model).expanduser()
     looks_local = path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1
     if looks_local and not (path / "config.json").is_file():
