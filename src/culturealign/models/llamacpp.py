@@ -62,7 +62,7 @@ class LlamaCppModel:
             eos_token=self._piece(self.llm.token_eos()),
             bos_token=self._piece(self.llm.token_bos()),
         )
-        return str(formatter(messages=dicts).prompt)
+        return str(formatter(messages=dicts).prompt)  # type: ignore[arg-type]
 
     def _piece(self, token: int) -> str:
         return bytes(self.llm.detokenize([token], special=True)).decode("utf-8", "replace")
@@ -163,8 +163,8 @@ def load_llamacpp(
     """Registry loader: ``spec`` is a GGUF path or an embedded model name, with ``#options``."""
     from llama_cpp import Llama
 
+    from culturealign.models.compat import available_cores
     from culturealign.models.embedded import EMBEDDED, ensure_converted
-    from culturealign.models.hf import available_cores
 
     if adapter is not None:
         raise CultureAlignError(

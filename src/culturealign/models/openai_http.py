@@ -147,7 +147,7 @@ class OpenAIHTTPModel:
         if self.api == "chat":
             # Carried through the caller's string as the message list, decoded in generate().
             return _CHAT_MARK + _RECORD.join(m.role + _FIELD + m.content for m in messages)
-        if not self.is_chat:
+        if self._tokenizer is None or not self.is_chat:
             raise CultureAlignError(
                 f"{self.model} has no chat template here",
                 "pass #tokenizer=<folder or hub id> with its chat template, or --no-chat",

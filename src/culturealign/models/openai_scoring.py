@@ -70,7 +70,7 @@ def prompt_logprobs_sum(resp: dict[str, Any], start: int, choice: list[int]) -> 
     total = 0.0
     for offset, token in enumerate(choice):
         entry = positions[start + offset]
-        found = entry.get(str(token), entry.get(token))  # type: ignore[call-overload]
+        found = entry.get(str(token), entry.get(token))
         if found is None:
             raise CultureAlignError(
                 f"the server's prompt_logprobs lack prompt token {token} at {start + offset}",
@@ -162,7 +162,7 @@ def pick_topk(
     return out
 
 
-SCORERS = (PromptLogprobsScorer, EchoScorer, TopKScorer, ChatTopKScorer)
+SCORERS: tuple[Any, ...] = (PromptLogprobsScorer, EchoScorer, TopKScorer, ChatTopKScorer)
 
 
 def detect_scorer(model: OpenAIHTTPModel) -> Any:
@@ -175,7 +175,7 @@ def detect_scorer(model: OpenAIHTTPModel) -> Any:
             )
         model.info.extra["choice_scoring"] = model.scoring
         return forced[model.scoring]()
-    probes = (
+    probes: list[tuple[Any, Any]] = (
         [(ChatTopKScorer, _probe_chat)]
         if model.api == "chat"
         else [
