@@ -38,6 +38,8 @@ def load_model(
     prefix, colon, spec = model.partition(":")
     if colon and prefix in PREFIXED:
         return _import_loader(prefix)(spec, model, adapter=adapter, **options)
+    # Requests in flight mean something to HTTP backends only; in-process ones batch themselves.
+    options.pop("concurrency", None)
     if backend not in BACKENDS:
         raise CultureAlignError(
             f"unknown backend {backend!r}", f"choose one of: {', '.join(sorted(BACKENDS))}"
