@@ -135,6 +135,16 @@ class OpenAIHTTPModel:
             extra={"api": api, "concurrency": concurrency, "key_env": key_env},
         )
         self.info.extra.update(self._call(self._describe_server))
+        # Detected now, not at the first choice request, so that the method is in ModelInfo
+        # when the runner records it; a server that cannot score still generates, and the
+        # error is raised only if a choice task asks for scores.
+        from culturealign.models.openai_scoring import detect_scorer
+
+        self._scorer_error: CultureAlignError | None = None
+        try:
+            self._scorer = self._call(lambda: detect_scorer(self))
+        except CultureAlignError as exc:
+            self._scorer_error = exc
 
     # -- LanguageModel -------------------------------------------------------------------------
     @property
@@ -163,10 +173,9 @@ class OpenAIHTTPModel:
     def choice_logprobs(
         self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
     ) -> list[list[float]]:
-        from culturealign.models.openai_scoring import detect_scorer
-
         if self._scorer is None:
-            self._scorer = self._call(lambda: detect_scorer(self))
+            assert self._scorer_error is not None
+            raise self._scorer_error
         scorer = self._scorer
         return self._map(lambda r: scorer.score(self, r), list(requests), progress)
 
