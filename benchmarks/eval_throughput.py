@@ -167,6 +167,10 @@ def _worker_culturealign(spec: dict[str, Any]) -> dict[str, Any]:
     hf.load_tokenizer = clock.timed(hf.load_tokenizer, "tokenizer load")  # load_hf looks it up
     argv = ["eval", "--model", spec["model"], "--task", spec["task"], "--shots", str(spec["shots"])]
     argv += ["--limit", str(spec["limit"]), "--out", spec["out"], "--threads", str(spec["threads"])]
+    import atexit
+    import gc
+
+    atexit.register(gc.freeze)  # as culturealign.cli.main does
     try:
         cli.app(argv, standalone_mode=False)
     finally:

@@ -1,5 +1,5 @@
 """End to end through the CLI: prefs -> train dpo (fast) -> resume -> eval with adapter -> export;
-train sft; error paths. Registered the way cli.py registers them."""
+train sft; error paths. Registered the way cli/__init__.py registers them."""
 
 import json
 
@@ -7,7 +7,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from culturealign.cli_align import export_cmd, prefs_app, train_app
+from culturealign.cli.train import export_cmd, prefs_app, train_app
 from culturealign.errors import CultureAlignError
 
 app = typer.Typer()

@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from culturealign.alignment.config import DPOConfig, resolve_config
-from culturealign.cli_align import train_app
+from culturealign.cli.train import train_app
 from culturealign.errors import CultureAlignError
 
 BASE = {"model": "m", "prefs": Path("p.jsonl"), "out": Path("o")}

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from culturealign.alignment import trl_trainers
 from culturealign.alignment.curves import read_curves
-from culturealign.cli_align import train_app
+from culturealign.cli.train import train_app
 from culturealign.errors import CultureAlignError
 
 REPO = Path(__file__).resolve().parents[2]

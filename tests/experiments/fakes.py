@@ -104,9 +104,6 @@ class FakeServices:
         (adapter / "adapter_config.json").write_text("{}")
 
 
-FakeBackend = FakeServices  # old name; test_pairing.py and test_report.py still use it
-
-
 def main() -> None:
     """``python fakes.py SPEC OUT``: run an experiment with the fake services (for kill tests)."""
     from culturealign.experiments.executor import run_experiment

@@ -28,7 +28,7 @@ THREE, ZERO = "no fine-tuning (3-shot)", "no fine-tuning (0-shot)"
 def two_baselines(grid, tmp_path) -> Path:
     grid["baselines"] = [{"label": THREE, "shots": 3}, {"label": ZERO, "shots": 0}]
     out = tmp_path / "run"
-    run_experiment(load_spec(write_spec(tmp_path / "spec.yaml", grid)), out, fakes.FakeBackend())
+    run_experiment(load_spec(write_spec(tmp_path / "spec.yaml", grid)), out, fakes.FakeServices())
     return out
 
 
@@ -98,7 +98,7 @@ def test_flips_are_against_the_zero_shot_base_row(two_baselines):
 
 def test_a_spec_without_a_same_shot_base_row_says_what_it_mixes(grid, tmp_path):
     out = tmp_path / "run"
-    run_experiment(load_spec(write_spec(tmp_path / "spec.yaml", grid)), out, fakes.FakeBackend())
+    run_experiment(load_spec(write_spec(tmp_path / "spec.yaml", grid)), out, fakes.FakeServices())
     text = write_experiment_report([out]).markdown.read_text()
     assert json.loads((out / "plan.json").read_text())["baseline"] == THREE
     assert f"compared with {THREE} (3-shot): the difference mixes alignment" in text

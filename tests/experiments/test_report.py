@@ -20,7 +20,7 @@ from tests.experiments.conftest import write_spec
 @pytest.fixture
 def run_dir(grid, tmp_path) -> Path:
     out = tmp_path / "run"
-    run_experiment(load_spec(write_spec(tmp_path / "spec.yaml", grid)), out, fakes.FakeBackend())
+    run_experiment(load_spec(write_spec(tmp_path / "spec.yaml", grid)), out, fakes.FakeServices())
     return out
 
 
@@ -111,7 +111,7 @@ def test_report_is_deterministic(run_dir, tmp_path):
 def test_two_runs_side_by_side(grid, tmp_path, run_dir):
     grid["training"]["learning_rate"] = 0.1
     other = tmp_path / "other"
-    run_experiment(load_spec(write_spec(tmp_path / "b.yaml", grid)), other, fakes.FakeBackend())
+    run_experiment(load_spec(write_spec(tmp_path / "b.yaml", grid)), other, fakes.FakeServices())
     files = write_experiment_report([run_dir, other])
     assert files.markdown.parent == tmp_path / "compare-run-other"
     text = files.markdown.read_text()

@@ -81,6 +81,10 @@ def eval_cmd(
     top_p: Annotated[float | None, typer.Option(help="Nucleus sampling top-p.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads (default: free cores).")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Requests in flight for HTTP backends (openai:...; docs/backends.md)."),
+    ] = None,
     task_arg: Annotated[
         list[str], typer.Option("-T", "--task-arg", help="Extra task argument key=value.")
     ] = [],  # noqa: B006 (typer needs a literal default)
@@ -124,6 +128,7 @@ def eval_cmd(
         threads=threads,
         generation=resolve_generation(built, max_new_tokens, temperature, top_p, seed),
         console=console,
+        concurrency=concurrency,
     )
     out.print(markdown_table([summary]), markup=False, soft_wrap=True)
     for key, change in summary.get("generation_departs_from_task", {}).items():

@@ -1,6 +1,6 @@
 """``culturealign models``: the embedded default models and their converted caches.
 
-``export`` (merge an adapter into its base model) still lives in culturealign.cli_align with the
+``export`` (merge an adapter into its base model) still lives in culturealign.cli.train with the
 train/prefs group; cli/__init__.py registers it.
 """
 

@@ -17,6 +17,7 @@ def run_with_progress(
     threads: int | None = None,
     generation: Any = None,
     console: Any = None,
+    concurrency: int | None = None,
 ) -> dict[str, Any]:
     """Load the model and run ``task`` with a rich progress bar."""
     from rich.progress import (
@@ -32,7 +33,8 @@ def run_with_progress(
     from culturealign.models import load_model
 
     with console.status(f"loading {model_name}") if console else _null():
-        lm = load_model(model_name, adapter=adapter, threads=threads)
+        extra = {"concurrency": concurrency} if concurrency else {}
+        lm = load_model(model_name, adapter=adapter, threads=threads, **extra)
     columns = (
         TextColumn(f"[bold]{task.name}[/]"),
         BarColumn(),

@@ -2,7 +2,7 @@
 
 Option help comes from the config fields' descriptions (one source). Options left unset keep
 the config file's value, then the recipe default; ``--set key=value`` reaches every field
-(``--set lora.dropout=0.05``). Registered in cli.py with ``app.add_typer``.
+(``--set lora.dropout=0.05``). Registered in cli/__init__.py with ``app.add_typer``.
 """
 
 from __future__ import annotations
