@@ -42,10 +42,21 @@ def main() -> None:
         sys.exit(130)
 
 
+# Command modules that add their own commands (each has ``register(app)``), after the core ones.
+PIPELINE_COMMANDS = (
+    "culturealign.cli.translate",
+    "culturealign.cli.rewards",
+    "culturealign.cli.judged",
+    "culturealign.cli.culturespa",
+    "culturealign.cli.wvs",
+)
+
+
 def _register_commands() -> None:
-    # One module per command group; each keeps its heavy imports inside the commands. The
-    # train/prefs/export group still lives in culturealign.cli.train. Registration order is the
-    # order `culturealign --help` lists the commands in.
+    # One module per command group; each keeps its heavy imports inside the commands.
+    # Registration order is the order `culturealign --help` lists the commands in.
+    import importlib
+
     from culturealign.cli.eval import eval_cmd, tasks
     from culturealign.cli.experiments import demo_cmd, report_cmd, run_cmd
     from culturealign.cli.models import models
@@ -60,6 +71,8 @@ def _register_commands() -> None:
     app.command("run")(run_cmd)
     app.command("report")(report_cmd)
     app.command("demo")(demo_cmd)
+    for module in PIPELINE_COMMANDS:
+        importlib.import_module(module).register(app)
 
 
 _register_commands()

@@ -39,9 +39,14 @@ def run_cmd(
     ] = False,
 ) -> None:
     """Run every stage of an experiment (pairs, train, evaluate); cached and resumable."""
+    from culturealign.experiments.kinds import GRID, run_pipeline, spec_kind
     from culturealign.experiments.spec import find_spec, load_spec
 
     path = find_spec(spec)
+    kind = spec_kind(path)
+    if kind != GRID:
+        run_pipeline(kind, path, out_dir, report, restart, console)
+        return
     target = out_dir or Path("runs") / load_spec(path).name
     _run(path, target, report, restart)
 

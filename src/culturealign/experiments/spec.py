@@ -131,6 +131,9 @@ class EvaluationSpec(_Strict):
 class ExperimentSpec(_Strict):
     """Models x (baselines + training sets) x evaluations."""
 
+    kind: Literal["grid"] = Field(
+        "grid", description="Spec kind: this grid (other kinds are pipelines, see kinds.py)."
+    )
     name: str = Field(description="Run name (default run folder: runs/<name>).")
     description: str = Field("", description="One paragraph shown at the top of the report.")
     seed: int = Field(0, description="Seed for training (pairs order, LoRA init, dropout).")

@@ -1,0 +1,9 @@
+"""The CultureSPA pipeline's commands (issue 12)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app`` (called by culturealign.cli)."""

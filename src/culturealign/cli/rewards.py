@@ -1,0 +1,9 @@
+"""Reward-model commands: ``rm-eval``, ``prefs from-rm``, ``train rm`` (issue 10)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app`` (called by culturealign.cli)."""
