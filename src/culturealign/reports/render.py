@@ -10,6 +10,7 @@ from culturealign.reports.tables import Fmt, Table
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem;
        color: #222; }
+div.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
 th { background: #f3f3f3; }
@@ -56,12 +57,12 @@ def html_table(table: Table, level: int = 3) -> str:
         parts.append(f"<p class='note'>{html.escape(table.intro)}</p>")
     if not table.rows:
         return "\n".join([*parts, "<p>(none)</p>"])
-    parts.append("<table><thead><tr>")
+    parts.append("<div class='scroll'><table><thead><tr>")
     parts += [f"<th>{html.escape(h)}</th>" for h in table.header]
     parts.append("</tr></thead><tbody>")
     for row in table.rows:
         parts.append("<tr>" + "".join(f"<td>{html_cell(c)}</td>" for c in row) + "</tr>")
-    parts.append("</tbody></table>")
+    parts.append("</tbody></table></div>")
     if table.notes:
         parts.append(
             "<ul>"
@@ -79,6 +80,7 @@ def html_image(png: bytes, alt: str) -> str:
 def html_page(title: str, body: list[str]) -> str:
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
