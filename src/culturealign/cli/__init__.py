@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import atexit
 import gc
+import logging
+import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -25,6 +28,37 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _options(
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only results and errors (no progress).")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also show library logs and transformers' own loading bars."
+        ),
+    ] = False,
+) -> None:
+    """Measure and change how language models judge morality and values across cultures."""
+    set_verbosity(quiet=quiet, verbose=verbose)
+
+
+def set_verbosity(quiet: bool = False, verbose: bool = False) -> None:
+    """Normal: our progress only (transformers' bars and advice folded away); see the flags."""
+    if quiet and verbose:
+        raise CultureAlignError("--quiet and --verbose contradict each other", "pick one")
+    console.quiet = quiet
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "info")
+        return
+    # Read when transformers / huggingface_hub are imported (inside the commands, later).
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
 def main() -> None:
     """Entry point: user errors print one clear message and exit 2, never a traceback."""
     # Results are written and fsynced before exit; skip the interpreter's last GC passes over
@@ -33,6 +67,7 @@ def main() -> None:
     try:
         app()
     except CultureAlignError as exc:
+        console.quiet = False  # errors always print, --quiet or not
         console.print(f"[bold red]error:[/] {exc.message}")
         if exc.hint:
             console.print(f"[yellow]fix:[/] {exc.hint}")

@@ -1,4 +1,4 @@
-"""Run a task with a live rich progress bar: what ``culturealign eval`` shows while it works."""
+"""Run a task with a live progress bar: what ``culturealign eval`` shows while it works."""
 
 from __future__ import annotations
 
@@ -19,41 +19,18 @@ def run_with_progress(
     console: Any = None,
     concurrency: int | None = None,
 ) -> dict[str, Any]:
-    """Load the model and run ``task`` with a rich progress bar."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
+    """Load the model and run ``task`` with a progress bar (a line every N s in a log file)."""
     from culturealign.evaluation.runner import run_task
     from culturealign.models import load_model
+    from culturealign.progress import loading, progress
 
-    with console.status(f"loading {model_name}") if console else _null():
+    with loading(console, model_name):
         extra = {"concurrency": concurrency} if concurrency else {}
         lm = load_model(model_name, adapter=adapter, threads=threads, **extra)
-    columns = (
-        TextColumn(f"[bold]{task.name}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as bar:
+    with progress(console) as bar:
 
         def factory(total: int, done: int) -> Callable[[int], None]:
-            tid = bar.add_task(task.name, total=total, completed=done)
+            tid = bar.add_task(f"[bold]{task.name}[/]", total=total, completed=done)
             return lambda n: bar.advance(tid, n)
 
         return run_task(task, lm, out_dir, generation, factory)
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None

@@ -7,26 +7,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 
 from culturealign.experiments.plan import Stage
+from culturealign.progress import LineProgress, progress
 
 
 class RichReporter:
     """Shows ``stages k/n`` and the running stage; logs each finished stage as a line."""
 
-    def __init__(self, console: Console, progress: Progress) -> None:
-        self._console, self._progress = console, progress
-        self._overall: TaskID | None = None
-        self._current: TaskID | None = None
+    def __init__(self, console: Console, bar: Progress | LineProgress) -> None:
+        self._console, self._progress = console, bar
+        self._overall: Any = None  # task ids of the bar
+        self._current: Any = None
 
     @property
     def console(self) -> Console:
@@ -60,12 +53,5 @@ class RichReporter:
 
 @contextmanager
 def rich_reporter(console: Console) -> Iterator[Any]:
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        yield RichReporter(console, progress)
+    with progress(console, transient=True) as bar:
+        yield RichReporter(console, bar)
