@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -44,7 +44,7 @@ def load_jcm(split: str = "test", path: Path | None = None) -> JudgementSet:
     file = locate(JCM_FILES[split], path)
     rows = _read_table(file, required=("sent", "label"))
     items = [
-        Judgement(f"jcm-{split}-{r.index}", _text(r, "sent", file), _label(r, "label", file))
+        Judgement(f"jcm-{split}-{r.number}", _text(r, "sent", file), _label(r, "label", file))
         for r in rows
     ]
     return _finish("jcm", split, "ja", mark_minimal_pairs(items), file)
@@ -69,7 +69,7 @@ def load_ethics(split: str = "test", path: Path | None = None) -> JudgementSet:
     if split != "train":
         rows = [r for r in rows if str(r.fields["is_short"]).strip().lower() == "true"]
     items = [
-        Judgement(f"ethics-{split}-{r.index}", _text(r, "input", file), _label(r, "label", file))
+        Judgement(f"ethics-{split}-{r.number}", _text(r, "input", file), _label(r, "label", file))
         for r in rows
     ]
     notes = []
@@ -121,11 +121,20 @@ def load_judgement_file(
                 f"{path}:{r.line}: unknown label value {raw!r}",
                 f"known values are {sorted(mapping)}; set --label-values",
             )
-        items.append(Judgement(f"{path.stem}-{r.index}", _text(r, text_column, path), mapping[raw]))
+        items.append(
+            Judgement(f"{path.stem}-{r.number}", _text(r, text_column, path), mapping[raw])
+        )
     return _finish(name or path.stem, "all", language, items, path)
 
 
-def _finish(name, split, language, items, file: Path, notes=()) -> JudgementSet:
+def _finish(
+    name: str,
+    split: str,
+    language: Language,
+    items: list[Judgement],
+    file: Path,
+    notes: Sequence[str] = (),
+) -> JudgementSet:
     if not items:
         raise CultureAlignError(
             f"{name} split {split!r} in {file} has no items", "check the file is complete"
@@ -134,7 +143,7 @@ def _finish(name, split, language, items, file: Path, notes=()) -> JudgementSet:
 
 
 class _Row(NamedTuple):
-    index: int  # stable item-id number: data row for CSV, line index for JSONL
+    number: int  # stable item-id number: data row for CSV, line index for JSONL
     line: int  # 1-based line where the row starts, for error messages
     fields: dict[str, Any]
 

@@ -151,7 +151,8 @@ def load_worldvaluesbench_meta(data_dir: Path | None = None) -> dict[str, WVBQue
 
 def load_answer_adjustment(data_dir: Path | None = None) -> dict[str, dict[str, str]]:
     """WorldValuesBench recodings: ``{qid: {old_code: new_code or "" (drop)}}``."""
-    return read_json(locate(WVB_ADJUSTMENT, data_dir), dict)
+    adjustment: dict[str, dict[str, str]] = read_json(locate(WVB_ADJUSTMENT, data_dir), dict)
+    return adjustment
 
 
 def option_codes(qid: str, n_options: int) -> list[int]:

@@ -52,7 +52,7 @@ def bootstrap(
 
 
 def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(x, axis=axis)
+    return np.asarray(np.mean(x, axis=axis))
 
 
 def _macro_f1(gold: np.ndarray, pred: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -96,7 +96,8 @@ def floor_f1(gold: Sequence[bool]) -> dict[str, float]:
 
 def macro_f1_binary(gold: np.ndarray, pred: np.ndarray, axis: int = -1) -> np.ndarray:
     """:func:`macro_f1` for 0/1 arrays along ``axis``, over the classes present in either."""
-    total, present = 0.0, 0
+    total: np.ndarray | float = 0.0
+    present: np.ndarray | int = 0
     for cls in (0, 1):
         tp = np.sum((pred == cls) & (gold == cls), axis=axis)
         fp = np.sum((pred == cls) & (gold != cls), axis=axis)
@@ -104,7 +105,7 @@ def macro_f1_binary(gold: np.ndarray, pred: np.ndarray, axis: int = -1) -> np.nd
         here = (tp + fp + fn) > 0
         total = total + np.where(here, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
         present = present + here
-    return total / np.maximum(present, 1)
+    return np.asarray(total / np.maximum(present, 1))
 
 
 def cv_threshold_f1_array(

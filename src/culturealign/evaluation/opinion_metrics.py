@@ -23,7 +23,7 @@ def _as_dist(p: Sequence[float]) -> np.ndarray:
     total = arr.sum()
     if arr.ndim != 1 or total <= 0 or (arr < 0).any():
         raise ValueError("a distribution needs non-negative entries with a positive sum")
-    return arr / total
+    return np.asarray(arr / total)
 
 
 def js_distance(p: Sequence[float], q: Sequence[float], base: float = math.e) -> float:

@@ -25,12 +25,12 @@ def run_with_progress(
     from culturealign.progress import loading, progress
 
     with loading(console, model_name):
-        extra = {"concurrency": concurrency} if concurrency else {}
+        extra: dict[str, Any] = {"concurrency": concurrency} if concurrency else {}
         lm = load_model(model_name, adapter=adapter, threads=threads, **extra)
     with progress(console) as bar:
 
         def factory(total: int, done: int) -> Callable[[int], None]:
-            tid = bar.add_task(f"[bold]{task.name}[/]", total=total, completed=done)
+            tid: Any = bar.add_task(f"[bold]{task.name}[/]", total=total, completed=done)
             return lambda n: bar.advance(tid, n)
 
         return run_task(task, lm, out_dir, generation, factory)

@@ -163,7 +163,7 @@ def _similarities(rows: list[Row], kind: str = "jsd") -> list[tuple[str, str, fl
     return out
 
 
-def _similarity_estimate(sims: list[tuple[str, str, float]], average: str) -> dict | None:
+def _similarity_estimate(sims: list[tuple[str, str, float]], average: str) -> dict[str, Any] | None:
     """Mean similarity with a bootstrap interval over its averaging units (questions or pairs)."""
     agg = aggregate_similarity(sims, average)
     if average == "question":
@@ -271,7 +271,8 @@ def summarise_wvs(
         gain = out["culturespa_aware"]["value"] - out["culturespa_unaware"]["value"]
         out["culturespa_gain"] = _est(*percentile_ci(gain, diff))
         out["gain_per_country"] = _gains(out["per_country"], "culturespa")
-    return clean(out)
+    cleaned: dict[str, Any] = clean(out)
+    return cleaned
 
 
 def _gains(per_country: dict[str, dict[str, dict[str, float]]], metric: str) -> dict[str, float]:
@@ -299,7 +300,8 @@ def summarise_opinions(
         out["per_country"][persona] = {c: {"similarity": v} for c, v in agg.per_country.items()}
     if len(out["per_country"]) == 2:
         out["gain_per_country"] = _gains(out["per_country"], "similarity")
-    return clean(out)
+    cleaned: dict[str, Any] = clean(out)
+    return cleaned
 
 
 # -- CALI -----------------------------------------------------------------------------------
@@ -336,4 +338,5 @@ def summarise_cali(records: Records, groups: Sequence[str]) -> dict[str, Any]:
             "mean_p_entail": float(p.mean()) if len(p) else math.nan,
             "n": len(rows),
         }
-    return clean(out)
+    cleaned: dict[str, Any] = clean(out)
+    return cleaned

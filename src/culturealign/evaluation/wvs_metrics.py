@@ -235,4 +235,4 @@ def culturespa_resampled(
     n2 = np.where(valid, ((1.0 - n_options) ** 2)[:, None], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_country = 1.0 - np.sqrt(weights @ d2) / np.sqrt(weights @ n2)
-        return np.nanmean(per_country, axis=-1)
+        return np.asarray(np.nanmean(per_country, axis=-1))

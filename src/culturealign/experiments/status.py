@@ -41,7 +41,7 @@ class RichReporter:
 
     def items(self, total: int, done: int) -> Callable[[int], None]:
         self._clear_current()
-        task = self._progress.add_task("  items", total=total, completed=done)
+        task: Any = self._progress.add_task("  items", total=total, completed=done)
         self._current = task
         return lambda n: self._progress.advance(task, n)
 

@@ -158,14 +158,13 @@ def render(
     values = {**fields, item_field: _SENTINEL + fields[item_field]}
     user = template.user.format(**values)
     system = template.system.format(**values) if template.system else None
-    use_chat = chat is not None
-    if use_chat:
+    if chat is not None:
         messages = [ChatMessage("system", system)] if system else []
         full = chat([*messages, ChatMessage("user", user)])
     else:
         full = (system + "\n\n" if system else "") + user + template.answer_cue
     prefix, text = full.split(_SENTINEL)
-    space = " " if template.choice_space and not use_chat else ""
+    space = " " if template.choice_space and chat is None else ""
     return Rendered(prefix, text, tuple(space + lab for lab in labels))
 
 

@@ -57,7 +57,7 @@ class RunResults:
         return [r["label"] for r in self.rows if r["kind"] == "aligned"]
 
     def kind(self, row: str) -> str:
-        return next(r["kind"] for r in self.rows if r["label"] == row)
+        return str(next(r["kind"] for r in self.rows if r["label"] == row))
 
     def shots(self, row: str) -> int | None:
         return next((r.get("shots") for r in self.rows if r["label"] == row), None)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from culturealign.evaluation.metrics import Estimate, bootstrap
 
@@ -22,7 +23,7 @@ class McNemar(NamedTuple):
     pvalue: float
 
 
-def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> McNemar:
+def mcnemar_exact(correct_a: ArrayLike, correct_b: ArrayLike) -> McNemar:
     """Exact McNemar test (two-sided binomial test on the discordant pairs)."""
     from statsmodels.stats.contingency_tables import mcnemar
 
@@ -38,9 +39,7 @@ def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> McNem
     return McNemar(only_a, only_b, float(result.pvalue))
 
 
-def accuracy_difference(
-    correct_a: Sequence[bool], correct_b: Sequence[bool], seed: int = 0
-) -> Estimate:
+def accuracy_difference(correct_a: ArrayLike, correct_b: ArrayLike, seed: int = 0) -> Estimate:
     """Accuracy of B minus accuracy of A with a paired percentile bootstrap 95% CI."""
     a, b = _paired(correct_a, correct_b)
     diff = b.astype(float) - a.astype(float)
@@ -65,7 +64,7 @@ def rank_marks(values: Sequence[float | None]) -> list[str | None]:
     return [marks.get(v) if v is not None else None for v in values]
 
 
-def _paired(a: Sequence[bool], b: Sequence[bool]) -> tuple[np.ndarray, np.ndarray]:
+def _paired(a: ArrayLike, b: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
     if x.shape != y.shape:
         raise ValueError(f"paired samples differ in length: {x.shape} vs {y.shape}")
@@ -73,4 +72,4 @@ def _paired(a: Sequence[bool], b: Sequence[bool]) -> tuple[np.ndarray, np.ndarra
 
 
 def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(x, axis=axis)
+    return np.asarray(np.mean(x, axis=axis))

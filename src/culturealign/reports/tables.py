@@ -41,7 +41,7 @@ def study_table(run: RunResults, model: str, metric: str = "accuracy") -> Table:
     columns: list[list[Fmt]] = []
     for col in run.columns:
         cells = [run.cell(model, row, col) for row in run.row_labels]
-        values = [c.metric(metric)["value"] if c.metric(metric) else None for c in cells]
+        values = [m["value"] if (m := c.metric(metric)) else None for c in cells]
         marks = rank_marks(values)
         columns.append(
             [_cell_fmt(c, metric, m, reasons) for c, m in zip(cells, marks, strict=True)]
@@ -104,12 +104,13 @@ def reference_note(run: RunResults) -> str:
     base, aligned = run.shots(run.baseline or ""), {run.shots(r) for r in run.aligned_rows}
     if base is None or None in aligned:
         return f"Aligned rows are compared with {run.baseline}."
+    known = {s for s in aligned if s is not None}
     if aligned == {base}:
         return (
             f"Aligned rows ({base}-shot) are compared with {run.baseline}, the base row asked "
             "with the same number of few-shot examples."
         )
-    shots = ", ".join(str(s) for s in sorted(aligned))
+    shots = ", ".join(str(s) for s in sorted(known))
     return (
         f"Aligned rows ({shots}-shot) are compared with {run.baseline} ({base}-shot): the "
         "difference mixes alignment with the change of few-shot examples; add a base row with "
@@ -204,9 +205,10 @@ def bias_table(run: RunResults, model: str) -> Table:
 def flips(run: RunResults, model: str) -> pd.DataFrame:
     """Items whose prediction changed between the baseline and an aligned row."""
     frames = []
-    for row in run.aligned_rows if run.baseline else []:
+    baseline = run.baseline or ""
+    for row in run.aligned_rows if baseline else []:
         for col in run.columns:
-            base, cell = run.cell(model, run.baseline, col), run.cell(model, row, col)
+            base, cell = run.cell(model, baseline, col), run.cell(model, row, col)
             if not (base.ok and cell.ok):
                 continue
             assert base.items is not None and cell.items is not None
