@@ -81,13 +81,13 @@ def _run(spec_path: Path, target: Path, report: bool, restart: bool) -> None:
     from culturealign.experiments.executor import clean_partials, run_experiment
     from culturealign.experiments.services import LibraryServices
     from culturealign.experiments.spec import load_spec
-    from culturealign.experiments.status import rich_reporter
+    from culturealign.experiments.status import stage_progress
     from culturealign.reports.experiment import write_experiment_report
 
     spec = load_spec(spec_path)
     if restart:
         console.print(f"removed {clean_partials(target)} unfinished stage(s)")
-    with rich_reporter(console) as reporter:
+    with stage_progress(console) as reporter:
         plan = run_experiment(
             spec, target, LibraryServices(), reporter, spec_path.read_text(encoding="utf-8")
         )

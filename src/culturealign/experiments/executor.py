@@ -34,7 +34,7 @@ from culturealign.paths import ensure_writable_dir, write_json_atomic, write_tex
 
 
 class Reporter(Protocol):
-    """Progress display: the rich one in :mod:`.status`, or :class:`QuietReporter`."""
+    """Progress display: :class:`.status.StageProgress`, or :class:`QuietReporter`."""
 
     def stage_started(self, stage: Stage, index: int, total: int) -> None: ...
 

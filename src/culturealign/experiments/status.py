@@ -1,4 +1,5 @@
-"""Rich progress for a run: an overall bar over stages and a bar for the current stage's items."""
+"""Progress of a run: an overall bar over stages and one for the current stage's items
+(lines in a log file, see culturealign.progress)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from culturealign.experiments.plan import Stage
 from culturealign.progress import LineProgress, progress
 
 
-class RichReporter:
+class StageProgress:
     """Shows ``stages k/n`` and the running stage; logs each finished stage as a line."""
 
     def __init__(self, console: Console, bar: Progress | LineProgress) -> None:
@@ -52,6 +53,6 @@ class RichReporter:
 
 
 @contextmanager
-def rich_reporter(console: Console) -> Iterator[Any]:
+def stage_progress(console: Console) -> Iterator[StageProgress]:
     with progress(console, transient=True) as bar:
-        yield RichReporter(console, bar)
+        yield StageProgress(console, bar)
