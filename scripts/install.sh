@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
-EXTRAS=${EXTRAS:-dev,embedded,openai,llamacpp,ray,wvs,browser}
+EXTRAS=${EXTRAS:-dev,embedded,openai,llamacpp,ray,wvs,browser,tracking}
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 . .venv/bin/activate

@@ -37,18 +37,33 @@ def run_cmd(
         bool,
         typer.Option(help="Delete unfinished stages and start them over instead of resuming."),
     ] = False,
+    report_to: Annotated[
+        str,
+        typer.Option(
+            "--report-to",
+            help="Also log the report and results to tensorboard, mlflow or wandb "
+            "(comma-separated; grid specs).",
+        ),
+    ] = "none",
 ) -> None:
     """Run every stage of an experiment (pairs, train, evaluate); cached and resumable."""
     from culturealign.experiments.kinds import GRID, run_pipeline, spec_kind
     from culturealign.experiments.spec import find_spec, load_spec
+    from culturealign.tracking import parse_report_to
 
     path = find_spec(spec)
     kind = spec_kind(path)
     if kind != GRID:
         run_pipeline(kind, path, out_dir, report, restart, console)
         return
+    trackers = parse_report_to(report_to)
     target = out_dir or Path("runs") / load_spec(path).name
-    _run(path, target, report, restart)
+    _run(path, target, report or bool(trackers), restart)
+    if trackers:
+        from culturealign.tracking import log_files
+
+        names = ("report.md", "report.html", "heatmap.png", "flips.csv", "plan.json")
+        log_files(trackers, [target / n for n in names], f"run-{target.name}", target)
 
 
 def report_cmd(
