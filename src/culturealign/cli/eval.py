@@ -85,6 +85,23 @@ def eval_cmd(
         int | None,
         typer.Option(help="Requests in flight for HTTP backends (openai:...; docs/backends.md)."),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Shard items over N Ray actors, each holding its own model (docs/scaling.md)."
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="With --workers: join this Ray cluster (e.g. auto); else local Ray."),
+    ] = None,
+    shard_size: Annotated[
+        int | None,
+        typer.Option(
+            help="With --workers, choice mode: items per shard (default 64, the single-process "
+            "chunk; smaller moves scores in the 5th decimal)."
+        ),
+    ] = None,
     task_arg: Annotated[
         list[str], typer.Option("-T", "--task-arg", help="Extra task argument key=value.")
     ] = [],  # noqa: B006 (typer needs a literal default)
@@ -120,16 +137,27 @@ def eval_cmd(
     out_dir = (
         out_dir or Path("runs") / "eval" / f"{built.name}-{slug}{'-adapter' if adapter else ''}"
     )
-    summary = run_with_progress(
-        built,
-        model,
-        out_dir,
-        adapter=adapter,
-        threads=threads,
-        generation=resolve_generation(built, max_new_tokens, temperature, top_p, seed),
-        console=console,
-        concurrency=concurrency,
-    )
+    generation = resolve_generation(built, max_new_tokens, temperature, top_p, seed)
+    if workers is None and (ray_address or shard_size):
+        raise CultureAlignError(
+            "--ray-address and --shard-size apply to Ray runs only", "add --workers N"
+        )
+    if workers is not None:
+        summary = _run_on_ray(
+            built, model, out_dir, workers, ray_address, shard_size, generation,
+            {"adapter": adapter, "threads": threads, "concurrency": concurrency},
+        )  # fmt: skip
+    else:
+        summary = run_with_progress(
+            built,
+            model,
+            out_dir,
+            adapter=adapter,
+            threads=threads,
+            generation=generation,
+            console=console,
+            concurrency=concurrency,
+        )
     out.print(markdown_table([summary]), markup=False, soft_wrap=True)
     for key, change in summary.get("generation_departs_from_task", {}).items():
         console.print(
@@ -139,3 +167,27 @@ def eval_cmd(
     for note in summary["dataset"].get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
     out.print(f"results: {out_dir}")
+
+
+def _run_on_ray(
+    task: Any,
+    model: str,
+    out_dir: Path,
+    workers: int,
+    ray_address: str | None,
+    shard_size: int | None,
+    generation: Any,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    from culturealign.evaluation.parallel import run_task_parallel
+    from culturealign.progress import progress
+
+    with progress(console) as bar:
+
+        def factory(total: int, done: int) -> Any:
+            tid: Any = bar.add_task(f"[bold]{task.name}[/] x{workers}", total=total, completed=done)
+            return lambda n: bar.advance(tid, n)
+
+        return run_task_parallel(
+            task, model, out_dir, workers, options, generation, factory, ray_address, shard_size
+        )

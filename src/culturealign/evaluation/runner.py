@@ -58,15 +58,15 @@ def run_task(
     ensure_writable_dir(out_dir)
     generation = generation or resolve_generation(task)
     identity = _identity(task, model, generation)
-    _check_resume(out_dir / RUN_FILE, identity)
+    check_resume(out_dir / RUN_FILE, identity)
     samples = task.samples(model)
     items_path = out_dir / ITEMS_FILE
-    done = _read_records(items_path)
+    done = read_records(items_path)
     todo = [s for s in samples if s.id not in done]
     advance = progress(len(samples), len(samples) - len(todo)) if progress else None
     with items_path.open("a", encoding="utf-8") as fh:
-        for chunk, chunk_generation in _pending_chunks(task, samples, done, generation):
-            for record in _score_chunk(task, model, chunk, chunk_generation, advance):
+        for chunk, chunk_generation in pending_chunks(task, samples, done, generation):
+            for record in score_chunk(task, model, chunk, chunk_generation, advance):
                 if record.id in done:
                     continue  # re-drawn only to keep its chunk's sampling identical
                 fh.write(record.to_line())
@@ -74,6 +74,20 @@ def run_task(
             fh.flush()
             os.fsync(fh.fileno())
     records = [done[s.id] for s in samples]
+    # What this process computed (a resumed run covers only the items it scored).
+    work = {"items_scored": len(todo), **dict(getattr(model, "work", {}))}
+    return finish_run(task, out_dir, identity, records, generation, work)
+
+
+def finish_run(
+    task: Task,
+    out_dir: Path,
+    identity: dict[str, Any],
+    records: list[ItemRecord],
+    generation: GenerationConfig,
+    work: dict[str, Any],
+) -> dict[str, Any]:
+    """Write summary.json and results.md (and the task's report) for finished ``records``."""
     summary = RunSummary.model_validate(
         {
             **identity,
@@ -81,8 +95,7 @@ def run_task(
             "metrics": task.metrics(records),
             **_departures(task, generation),
             "environment": environment(),
-            # What this process computed (a resumed run covers only the items it scored).
-            "work": {"items_scored": len(todo), **dict(getattr(model, "work", {}))},
+            "work": work,
         }
     )
     written = summary.to_json()
@@ -96,7 +109,11 @@ def run_task(
 
 
 def _identity(task: Task, model: LanguageModel, generation: GenerationConfig) -> dict[str, Any]:
-    info = asdict(model.info)
+    return identity_for(task, asdict(model.info), generation)
+
+
+def identity_for(task: Task, info: dict[str, Any], generation: GenerationConfig) -> dict[str, Any]:
+    """What a run is (task, dataset, model info as a dict, mode, generation settings)."""
     return {
         "task": {"name": task.name, "version": task.version, "args": _jsonable(task.args)},
         "dataset": task.dataset,
@@ -118,7 +135,7 @@ def _departures(task: Task, used: GenerationConfig) -> dict[str, Any]:
     return {"generation_departs_from_task": changed} if changed else {}
 
 
-def _check_resume(path: Path, identity: dict[str, Any]) -> None:
+def check_resume(path: Path, identity: dict[str, Any]) -> None:
     key = {k: identity[k] for k in ("task", "mode", "generation")}
     key["model"] = {k: identity["model"][k] for k in ("name", "path", "adapter_sha256")}
     key["dataset_sha256"] = identity["dataset"].get("sha256")
@@ -133,7 +150,7 @@ def _check_resume(path: Path, identity: dict[str, Any]) -> None:
         write_json_atomic(path, key)
 
 
-def _score_chunk(
+def score_chunk(
     task: Task,
     model: LanguageModel,
     chunk: list[Sample],
@@ -157,7 +174,7 @@ def _score_chunk(
         )
 
 
-def _pending_chunks(
+def pending_chunks(
     task: Task, samples: list[Sample], done: dict[str, ItemRecord], generation: GenerationConfig
 ) -> Iterator[tuple[list[Sample], GenerationConfig]]:
     """The chunks still to score, each with the generation settings it is drawn with.
@@ -177,17 +194,12 @@ def _pending_chunks(
 
 
 def _chunks(samples: list[Sample], size: int) -> Iterator[list[Sample]]:
-    # Grouped by shared prefix (each prefix's KV cache is built once), then length-sorted so the
-    # backend batches items of similar length together.
-    first_seen: dict[str, int] = {}
-    for s in samples:
-        first_seen.setdefault(s.request.prefix, len(first_seen))
-    ordered = sorted(samples, key=lambda s: (first_seen[s.request.prefix], len(s.request.text)))
+    ordered = scoring_order(samples)
     for start in range(0, len(ordered), size):
         yield ordered[start : start + size]
 
 
-def _read_records(path: Path) -> dict[str, ItemRecord]:
+def read_records(path: Path) -> dict[str, ItemRecord]:
     if not path.exists():
         return {}
     records: dict[str, ItemRecord] = {}
@@ -209,3 +221,15 @@ def _read_records(path: Path) -> dict[str, ItemRecord]:
 
 def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=str))
+
+
+def scoring_order(samples: list[Sample]) -> list[Sample]:
+    """The order items are scored and written in.
+
+    Grouped by shared prefix (each prefix's KV cache is built once), then length-sorted so the
+    backend batches items of similar length together.
+    """
+    first_seen: dict[str, int] = {}
+    for s in samples:
+        first_seen.setdefault(s.request.prefix, len(first_seen))
+    return sorted(samples, key=lambda s: (first_seen[s.request.prefix], len(s.request.text)))
