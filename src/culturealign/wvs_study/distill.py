@@ -99,10 +99,12 @@ def sft_rows(
 
 def train_student(d: DistillSpec, data: Path, out: Path, console: Any) -> Path:
     """The student's LoRA adapter from ``culturealign train sft``'s recipe (resumable)."""
-    if (out / "adapter_config.json").is_file() and (out / "manifest.json").is_file():
-        return out
     from culturealign.alignment.config import LoraSettings, SFTConfig
     from culturealign.alignment.recipes import sft_lora
+    from culturealign.alignment.recipes.common import MANIFEST_FILE
+
+    if (out / "adapter_config.json").is_file() and (out / MANIFEST_FILE).is_file():
+        return out  # written last by the recipe: the adapter is complete
 
     cfg = SFTConfig(
         model=d.student.id,
