@@ -48,7 +48,8 @@ def test_weighted_shares_drop_negative_codes_and_sort_majority_first():
 
 
 def test_means_use_worldvaluesbench_adjusted_codes():
-    means = {(m["country"], m["question"]): m for m in country_distributions(official_frame()).means}
+    rows = country_distributions(official_frame()).means
+    means = {(m["country"], m["question"]): m for m in rows}
     # USA Q119: codes 0 (w 1), 1 (w 3), 4 (w 2) -> adjusted 3, 1, 5 -> (3 + 3 + 10) / 6
     usa = means[("USA", "Q119")]
     assert usa["mean"] == pytest.approx(16 / 6)
