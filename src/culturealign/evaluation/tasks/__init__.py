@@ -1,3 +1,3 @@
 """Benchmark modules; importing this package registers every task (explicit list, no scanning)."""
 
-from culturealign.evaluation.tasks import moral, survey  # noqa: F401
+from culturealign.evaluation.tasks import judged, moral, survey  # noqa: F401
