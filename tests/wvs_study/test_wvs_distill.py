@@ -77,3 +77,31 @@ def test_distill_at_small_scale(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "r" / "distill" / "distill.json").read_text())
     assert summary["sft_rows"] == 40 and summary["r"]["student_after"] is not None
+
+
+def test_choice_answers_of_a_finished_comparison_run_are_reused(tmp_path):
+    """Teacher / student-before answers come from the comparison run when it asked the same
+    pairs of the same model with the same prompt; otherwise (other model, adapter, a pair
+    missing) nothing is reused."""
+    from culturealign.wvs_study.distill import reusable_records
+    from culturealign.wvs_study.spec import StudyModel
+    from culturealign.wvs_study.task import study_task
+
+    survey = load_culturespa_wvs(countries=["USA", "NGA"]).head(4)
+    part, _ = split_questions(survey, 0.75, seed=0)
+    task = study_task(survey, {"USA"})
+    run = tmp_path / "models" / "m"
+    run.mkdir(parents=True)
+    summary = {"model": {"name": "m-id", "adapter": None}, "task": {"name": task.name}}
+    summary["task"]["args"] = json.loads(json.dumps(task.args))
+    (run / "summary.json").write_text(json.dumps(summary))
+    rows = [{"question": q.id, "country": c, "persona": "aware", "probs": [1.0]}
+            for q, c in survey.pairs()]  # fmt: skip
+    (run / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    sub_task = study_task(part, {"USA"})
+    found = reusable_records(StudyModel(id="m-id"), sub_task, part, tmp_path / "models")
+    assert found is not None and found[0] == run
+    assert {(r["question"], r["country"]) for r in found[1]} == {(q.id, c) for q, c in part.pairs()}
+    assert reusable_records(StudyModel(id="other"), sub_task, part, tmp_path / "models") is None
+    (run / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[1:]))
+    assert reusable_records(StudyModel(id="m-id"), task, survey, tmp_path / "models") is None

@@ -30,7 +30,7 @@ import numpy as np
 from culturealign.data.survey import SurveySet
 from culturealign.errors import CultureAlignError
 from culturealign.evaluation.metrics import percentile_ci
-from culturealign.layout import ITEMS_FILE
+from culturealign.layout import ITEMS_FILE, SUMMARY_FILE
 from culturealign.paths import atomic_path, write_json_atomic, write_text_atomic
 from culturealign.prompts.survey import FAMILIES, TEMPLATES, wants_chat
 from culturealign.wvs_study.pipeline import finished, read_items, western_of
@@ -62,18 +62,56 @@ def split_questions(survey: SurveySet, holdout: float, seed: int) -> tuple[Surve
 
 def evaluate(
     m: StudyModel, survey: SurveySet, spec: StudySpec, out: Path, console: Any,
-    adapter: Path | None = None,
+    adapter: Path | None = None, compared: Path | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Culture-aware answers of ``m`` (with ``adapter``) on ``survey``, cached in ``out``."""
+    """Culture-aware answers of ``m`` (with ``adapter``) on ``survey``, cached in ``out``.
+
+    Without an adapter in choice mode, a finished comparison run of the same model that asked
+    these (question, country) pairs with the same prompt already holds the answers (option
+    probabilities are deterministic): they are reused, and ``reused.json`` says from where.
+    """
     from culturealign.evaluation.runner import run_task
     from culturealign.models import load_model
 
     task = study_task(survey, western_of(spec), country_names(), spec.prompt, spec.mode)
+    if adapter is None and compared is not None and spec.mode == "choice":
+        found = reusable_records(m, task, survey, compared)
+        if found is not None:
+            source, records = found
+            console.print(f"{m.name}: reusing {len(records)} answers of {source}")
+            with atomic_path(out / ITEMS_FILE) as tmp:
+                tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+            write_json_atomic(out / "reused.json", {"from": str(source), "items": len(records)})
+            return records
     if not finished(out, task, m.id):
         console.print(f"evaluating {m.name}{' + adapter' if adapter else ''} -> {out}")
         model = load_model(m.id, m.backend, adapter=adapter, **m.load_options())
         run_task(task, model, out)
     return read_items(out / ITEMS_FILE)
+
+
+def reusable_records(
+    m: StudyModel, task: Any, survey: SurveySet, compared: Path
+) -> tuple[Path, list[dict[str, Any]]] | None:
+    """Records of a finished comparison run of ``m`` covering every pair of ``survey``."""
+    wanted = {(q.id, c) for q, c in survey.pairs()}
+    same = ("prompt", "mode", "chat")
+    for run in sorted(compared.glob("*/" + SUMMARY_FILE)):
+        summary = json.loads(run.read_text(encoding="utf-8"))
+        info, t = summary.get("model", {}), summary.get("task", {})
+        if info.get("name") != m.id or info.get("adapter") or t.get("name") != task.name:
+            continue
+        if m.dtype and info.get("dtype") != m.dtype:
+            continue
+        if any(t.get("args", {}).get(k) != task.args[k] for k in same):
+            continue
+        records = [
+            r for r in read_items(run.parent / ITEMS_FILE)
+            if (r["question"], r["country"]) in wanted and r.get("persona") == "aware"
+        ]  # fmt: skip
+        if {(r["question"], r["country"]) for r in records} == wanted:
+            return run.parent, records
+    return None
 
 
 def sft_rows(
@@ -134,7 +172,8 @@ def run_distillation(spec: StudySpec, survey: SurveySet, out: Path, console: Any
         raise CultureAlignError("the spec has no distill block")
     out.mkdir(parents=True, exist_ok=True)
     train, held = split_questions(survey, d.holdout, d.seed)
-    teacher_records = evaluate(d.teacher, train, spec, out / "teacher", console)
+    compared = out.parent / "models"  # the spec's comparison runs, when it has models
+    teacher_records = evaluate(d.teacher, train, spec, out / "teacher", console, None, compared)
     sft = out / SFT_FILE
     if not sft.is_file():
         student = load_model(d.student.id, d.student.backend, **d.student.load_options())
@@ -145,8 +184,12 @@ def run_distillation(spec: StudySpec, survey: SurveySet, out: Path, console: Any
     adapter = train_student(d, sft, out / "adapter", console)
     western = western_of(spec)
     runs = {
-        "teacher_heldout": evaluate(d.teacher, held, spec, out / "teacher_heldout", console),
-        "student_before": evaluate(d.student, held, spec, out / "student_before", console),
+        "teacher_heldout": evaluate(
+            d.teacher, held, spec, out / "teacher_heldout", console, None, compared
+        ),
+        "student_before": evaluate(
+            d.student, held, spec, out / "student_before", console, None, compared
+        ),
         "student_after": evaluate(d.student, held, spec, out / "student_after", console, adapter),
     }
     pairs = {k: mean_pairs(v, held) for k, v in runs.items()}
