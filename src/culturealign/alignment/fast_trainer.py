@@ -4,6 +4,10 @@ The loop is deliberately plain (no HF ``Trainer``): the fast path's step is a di
 computation (:mod:`culturealign.alignment.fast_dpo`), and a visible loop makes the resume
 contract easy to check. Data order is a seeded permutation per epoch, so a resumed run replays
 exactly the batches an uninterrupted run would have seen.
+
+Under ``accelerate launch`` (:mod:`culturealign.alignment.distributed`) ``settings`` describe the
+global batch: every rank draws the same step indices, runs its slice, and the gradients are
+summed before the (identical) optimizer step. Only rank 0 writes curves and checkpoints.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import torch
 
 from culturealign.alignment.curves import CurveLog
+from culturealign.alignment.distributed import Processes
 from culturealign.alignment.dpo_loss import dpo_loss
 from culturealign.alignment.fast_dpo import TokenizedPair, collate, pair_logps
 from culturealign.alignment.lora import adapter_state, load_adapter_state
@@ -60,10 +65,14 @@ def train_loop(
     on_step: StepHook | None = None,
     *,
     beta: float,
+    processes: Processes | None = None,
 ) -> dict[str, Any]:
     """Train ``model``'s LoRA adapter with DPO strength ``beta``; resumes from
-    ``out/checkpoints`` when one exists."""
+    ``out/checkpoints`` when one exists. With ``processes``, ``settings.batch_size`` is the
+    global batch (per rank: that over the number of processes)."""
     from transformers import get_scheduler
+
+    procs = processes or Processes()
 
     device = next(model.parameters()).device
     params = [p for p in model.parameters() if p.requires_grad]
@@ -78,22 +87,23 @@ def train_loop(
         num_training_steps=total,
     )
     start = resume_checkpoint(model, optimizer, scheduler, out)
-    curves = CurveLog(out, resume_step=start)
+    curves = CurveLog(out, resume_step=start) if procs.is_main else None
     model.train()
     began, last = time.perf_counter(), {}
     for step in range(start, total):
         idx = step_indices(len(tokenized), step, settings)
         last = _optimizer_step(
-            model, optimizer, tokenized, reference, idx, settings, beta, pad_id, device
+            model, optimizer, tokenized, reference, idx, settings, beta, pad_id, device, procs
         )
         lr = scheduler.get_last_lr()[0]
         scheduler.step()
         record = {"step": step + 1, "epoch": (step + 1) / _steps_per_epoch(tokenized, settings)}
         record |= last | {"lr": lr, "elapsed_s": round(time.perf_counter() - began, 2)}
-        curves.log(record)
-        if on_step:
+        if curves is not None:
+            curves.log(record)
+        if on_step and procs.is_main:
             on_step(step + 1, total, record)
-        if (step + 1) % settings.save_every == 0 and step + 1 < total:
+        if (step + 1) % settings.save_every == 0 and step + 1 < total and procs.is_main:
             save_checkpoint(model, optimizer, scheduler, out, step + 1, settings.keep_checkpoints)
     return {"steps": total, "resumed_from": start, **last}
 
@@ -102,10 +112,14 @@ def _steps_per_epoch(tokenized: Sequence[TokenizedPair], settings: TrainSettings
     return math.ceil(len(tokenized) / settings.pairs_per_step)
 
 
-def _optimizer_step(model, optimizer, tokenized, reference, idx, settings, beta, pad_id, device):
-    """Accumulate ``grad_accum`` micro-batches, clip, step; returns the step's mean stats."""
+def _optimizer_step(
+    model, optimizer, tokenized, reference, idx, settings, beta, pad_id, device, procs
+):
+    """Accumulate ``grad_accum`` micro-batches (this rank's slice of the step's pairs), sum the
+    gradients over ranks, clip, step; returns the step's mean stats over all its pairs."""
     sums = {"loss": 0.0, "reward_accuracy": 0.0, "margin": 0.0}
-    chunks = [idx[i : i + settings.batch_size] for i in range(0, len(idx), settings.batch_size)]
+    mine, micro = procs.share(idx), max(1, settings.batch_size // procs.world)
+    chunks = [mine[i : i + micro] for i in range(0, len(mine), micro)]
     for chunk in chunks:
         batch = collate([tokenized[i] for i in chunk], pad_id).to(device)
         chosen, rejected = pair_logps(model, batch)
@@ -117,9 +131,10 @@ def _optimizer_step(model, optimizer, tokenized, reference, idx, settings, beta,
         sums["loss"] += float(stats.loss.detach()) * share
         sums["reward_accuracy"] += stats.reward_accuracy * share
         sums["margin"] += stats.margin * share
-    grad_norm = torch.nn.utils.clip_grad_norm_(
-        [p for p in model.parameters() if p.requires_grad], settings.max_grad_norm
-    )
+    params = [p for p in model.parameters() if p.requires_grad]
+    procs.sum_grads(params)
+    sums = procs.sum_floats(sums)
+    grad_norm = torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return {k: round(v, 6) for k, v in sums.items()} | {"grad_norm": round(float(grad_norm), 6)}

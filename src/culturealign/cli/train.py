@@ -7,6 +7,7 @@ the config file's value, then the recipe default; ``--set key=value`` reaches ev
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -230,6 +231,8 @@ def _resolve(cls: type[C], given: dict[str, Any]) -> C:
 
 
 def _report(out: Path, summary: dict[str, Any]) -> None:
+    if os.environ.get("RANK", "0") != "0":
+        return  # `accelerate launch`: rank 0 reports for all
     shown = {k: v for k, v in summary.items() if not isinstance(v, dict)}
     out_console.print(" ".join(f"{k}={v}" for k, v in shown.items()))
     out_console.print(f"adapter: {out}  (evaluate: culturealign eval --adapter {out} ...)")

@@ -6,6 +6,7 @@ Recipes share these functions, never a base class; each recipe still reads top t
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ MANIFEST_FILE = "training_manifest.json"
 RUNTIME_FIELDS = {"device", "threads", "save_every", "keep_checkpoints"}
 
 
-def prepare_out(cfg: TrainCommon, resume: bool) -> None:
-    """Create ``cfg.out``; refuse to mix runs: a resume must use the saved config."""
+def prepare_out(cfg: TrainCommon, resume: bool, write: bool = True) -> None:
+    """Create ``cfg.out``; refuse to mix runs: a resume must use the saved config.
+
+    Every training process checks; only rank 0 (``write``) writes the config."""
     ensure_writable_dir(cfg.out)
     saved_path = cfg.out / CONFIG_FILE
     if resume:
@@ -44,7 +47,8 @@ def prepare_out(cfg: TrainCommon, resume: bool) -> None:
             f"{cfg.out} already holds a training run",
             "pass --resume to continue it, or choose another --out",
         )
-    write_json_atomic(saved_path, json.loads(cfg.model_dump_json()))
+    if write:
+        write_json_atomic(saved_path, json.loads(cfg.model_dump_json()))
 
 
 def _has_checkpoints(out: Path) -> bool:
@@ -69,6 +73,8 @@ def load_base(cfg: TrainCommon, trust_remote_code: bool = False) -> tuple[Any, A
 
     torch.set_num_threads(cfg.threads or available_cores())
     device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and "LOCAL_RANK" in os.environ:  # one GPU per launched process
+        device = f"cuda:{os.environ['LOCAL_RANK']}"
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     source = model_source(cfg.model)
     try:

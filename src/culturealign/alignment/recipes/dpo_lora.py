@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from rich.console import Console
 from culturealign.alignment import lora, trl_trainers
 from culturealign.alignment.config import DPOConfig
 from culturealign.alignment.curves import CURVES_FILE, PLOT_FILE, CurveLog, plot_curves
+from culturealign.alignment.distributed import Processes, process_group, under_deepspeed
 from culturealign.alignment.fast_dpo import TokenizedPair, reference_logps, tokenize_pair
 from culturealign.alignment.fast_trainer import CHECKPOINTS, train_loop, used_indices
 from culturealign.alignment.prefs import PreferencePair, read_pairs
@@ -33,7 +35,9 @@ def run(cfg: DPOConfig, resume: bool = False, console: Console | None = None) ->
     import torch
 
     pairs = read_pairs(cfg.prefs, cfg.limit)
-    prepare_out(cfg, resume)
+    procs = process_group()  # under `accelerate launch`: this rank; else rank 0 of 1
+    prepare_out(cfg, resume, write=procs.is_main)
+    console = console if procs.is_main else None
     started = time.perf_counter()
     torch.manual_seed(cfg.seed)
     model, tokenizer, device = load_base(cfg)
@@ -50,10 +54,13 @@ def run(cfg: DPOConfig, resume: bool = False, console: Console | None = None) ->
     settings = TrainSettings.from_config(cfg)
     if engine == "fast":
         kept = [tokenized[i] for i in keep]
-        summary = _run_fast(cfg, settings, model, tokenizer, kept, console)
+        summary = _run_fast(cfg, settings, model, tokenizer, kept, console, procs)
     else:
         kept_pairs = [pairs[i] for i in keep]
         summary = _run_trl(cfg, settings, model, tokenizer, kept_pairs, resume, device, console)
+    summary["processes"] = procs.world
+    if not procs.is_main:
+        return summary  # rank 0 writes the adapter, curves and manifest
     plot_curves(cfg.out / CURVES_FILE, cfg.out / PLOT_FILE)
     summary |= {
         "backend": engine,  # the manifest keeps its old key, as training_config.json does
@@ -72,12 +79,30 @@ def _fits(t: TokenizedPair, max_length: int) -> bool:
 
 
 def _run_fast(
-    cfg: DPOConfig, settings: TrainSettings, model, tokenizer, tokenized, console
+    cfg: DPOConfig,
+    settings: TrainSettings,
+    model,
+    tokenizer,
+    tokenized,
+    console,
+    procs: Processes | None = None,
 ) -> dict[str, Any]:
+    procs = procs or Processes()
+    if under_deepspeed():
+        raise CultureAlignError(
+            "the fast DPO engine is plain data-parallel and cannot run under DeepSpeed ZeRO",
+            "add --engine trl (TRL's DPOTrainer runs DeepSpeed through accelerate)",
+        )
+    # --batch-size is per process (as in TRL/accelerate); the loop takes the global batch.
+    settings = replace(settings, batch_size=settings.batch_size * procs.world)
     model = lora.wrap_lora(model, settings.lora)
     lora.disable_dropout(model)
     used = used_indices(len(tokenized), settings)
-    reference = _cached_reference(cfg, model, tokenizer, tokenized, used, console)
+    if procs.is_main:
+        reference = _cached_reference(cfg, model, tokenizer, tokenized, used, console)
+    procs.barrier()  # the other ranks read the reference rank 0 stored
+    if not procs.is_main:
+        reference = _cached_reference(cfg, model, tokenizer, tokenized, used, None, write=False)
     with step_bar(console, "DPO (fast path)") as hook:
         summary = train_loop(
             model,
@@ -88,12 +113,14 @@ def _run_fast(
             tokenizer.pad_token_id,
             hook,
             beta=cfg.beta,
+            processes=procs,
         )
-    model.save_pretrained(str(cfg.out))  # adapter_model.safetensors + adapter_config.json
+    if procs.is_main:
+        model.save_pretrained(str(cfg.out))  # adapter_model.safetensors + adapter_config.json
     return summary | {"pairs_trained": len(used)}
 
 
-def _cached_reference(cfg, model, tokenizer, tokenized, used, console):
+def _cached_reference(cfg, model, tokenizer, tokenized, used, console, write=True):
     """Reference log-probs, stored next to the run so a resume does not recompute them."""
     import torch
     from safetensors.torch import load_file, save_file
@@ -115,6 +142,8 @@ def _cached_reference(cfg, model, tokenizer, tokenized, used, console):
         logps = reference_logps(
             model, tokenized, tokenizer.pad_token_id, progress=advance, indices=used
         )
+    if not write:
+        return logps
     key_tensor = torch.tensor(list(key.encode()), dtype=torch.uint8)
     save_file({"logps": logps, "key": key_tensor}, path)
     return logps
@@ -126,13 +155,15 @@ def _run_trl(
     checkpoints = cfg.out / CHECKPOINTS  # TRL's output_dir: its checkpoint-N folders live here
     last = trl_trainers.last_trl_checkpoint(checkpoints) if resume else None
     resumed_from = last.step if last else 0
+    is_main = process_group().is_main  # accelerate inside Trainer runs the data parallelism
     # Steps a killed run logged after its last checkpoint are redone, so their rows go.
-    curves = CurveLog(cfg.out, resume_step=resumed_from)
+    curves = CurveLog(cfg.out, resume_step=resumed_from) if is_main else None
     with step_bar(console, "DPO (TRL)") as hook:
 
         def on_log(step: int, total: int, record: dict[str, Any]) -> None:
-            curves.log(record)
-            hook(step, total, record)
+            if curves is not None:
+                curves.log(record)
+                hook(step, total, record)
 
         trainer = trl_trainers.trl_dpo_trainer(
             model,
@@ -145,7 +176,8 @@ def _run_trl(
             callbacks=[trl_trainers.log_callback(on_log)],
         )
         result = trainer.train(resume_from_checkpoint=str(last.path) if last else None)
-    trainer.model.save_pretrained(str(cfg.out))
+    if is_main:
+        trainer.model.save_pretrained(str(cfg.out))
     return {"steps": result.global_step, "resumed_from": resumed_from, "loss": result.training_loss}
 
 

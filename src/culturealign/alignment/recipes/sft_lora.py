@@ -17,6 +17,7 @@ from rich.console import Console
 from culturealign.alignment import trl_trainers
 from culturealign.alignment.config import SFTConfig
 from culturealign.alignment.curves import CURVES_FILE, PLOT_FILE, CurveLog, plot_curves
+from culturealign.alignment.distributed import process_group
 from culturealign.alignment.fast_trainer import CHECKPOINTS
 from culturealign.alignment.progress import step_bar
 from culturealign.alignment.recipes.common import load_base, prepare_out, write_manifest
@@ -28,19 +29,22 @@ ROW_FORMATS = "{'prompt','completion'} strings, {'messages': [{role, content}...
 
 def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) -> dict[str, Any]:
     rows = read_sft_rows(cfg.data, cfg.limit)
-    prepare_out(cfg, resume)
+    is_main = process_group().is_main  # `accelerate launch`: Trainer runs data-parallel
+    prepare_out(cfg, resume, write=is_main)
+    console = console if is_main else None
     checkpoints = cfg.out / CHECKPOINTS  # TRL's output_dir: its checkpoint-N folders live here
     last = trl_trainers.last_trl_checkpoint(checkpoints) if resume else None
     resumed_from = last.step if last else 0
     started = time.perf_counter()
     model, tokenizer, device = load_base(cfg)
     # Steps a killed run logged after its last checkpoint are redone, so their rows go.
-    curves = CurveLog(cfg.out, resume_step=resumed_from)
+    curves = CurveLog(cfg.out, resume_step=resumed_from) if is_main else None
     with step_bar(console, "SFT (TRL)") as hook:
 
         def on_log(step: int, total: int, record: dict[str, Any]) -> None:
-            curves.log(record)
-            hook(step, total, record)
+            if curves is not None:  # rank 0 only
+                curves.log(record)
+                hook(step, total, record)
 
         trainer = trl_trainers.trl_sft_trainer(
             model,
@@ -53,8 +57,6 @@ def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) ->
             callbacks=[trl_trainers.log_callback(on_log)],
         )
         result = trainer.train(resume_from_checkpoint=str(last.path) if last else None)
-    trainer.model.save_pretrained(str(cfg.out))
-    plot_curves(cfg.out / CURVES_FILE, cfg.out / PLOT_FILE)
     summary = {
         "backend": "trl",
         "device": device,
@@ -64,7 +66,10 @@ def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) ->
         "loss": result.training_loss,
         "wall_s": round(time.perf_counter() - started, 1),
     }
-    write_manifest(cfg, {"summary": summary})
+    if is_main:
+        trainer.model.save_pretrained(str(cfg.out))
+        plot_curves(cfg.out / CURVES_FILE, cfg.out / PLOT_FILE)
+        write_manifest(cfg, {"summary": summary})
     return summary
 
 
