@@ -83,6 +83,18 @@ class FakeServices:
     def training_identity(self, model: ModelSpec, config: dict[str, Any]) -> dict[str, Any]:
         return {"learning_rate": 1e-5, "max_steps": 3, **config}
 
+    def translation_identity(self, translation: Any) -> dict[str, Any]:
+        from culturealign.experiments.services import LibraryServices
+
+        return LibraryServices().translation_identity(translation)
+
+    def translate(self, data: JudgementSet, translation: Any, out: Path, progress: Any) -> None:
+        # The real translation path: the tests give it a tiny local seq2seq model.
+        from culturealign.experiments.services import LibraryServices
+
+        CALLS.append("translate")
+        LibraryServices().translate(data, translation, out, progress)
+
     def train(self, model: ModelSpec, prefs: Path, config: dict[str, Any], out: Path, console):
         CALLS.append("train")
         cfg = self.training_identity(model, config)

@@ -5,6 +5,7 @@ Layout of a run folder::
     spec.yaml      the spec as given (for the record)
     plan.json      rows, columns and cells: which evaluation stage fills each, or why not run
     log.jsonl      one line per stage start/finish with wall times (the report never reads it)
+    stages/translate/<key>/translated.jsonl(.meta.json), check.json   (translated sets)
     stages/pairs/<key>/pairs.jsonl
     stages/train/<key>/adapter/...      (checkpoints beside it)
     stages/eval/<key>/{run,summary}.json, items.jsonl, results.md
@@ -23,10 +24,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
+from culturealign.data.records import JudgementSet
 from culturealign.errors import CultureAlignError
 from culturealign.experiments.cache import StageStore, run_lock
 from culturealign.experiments.plan import Plan, Stage, build_plan
-from culturealign.experiments.services import ADAPTER_DIR, PAIRS_FILE, Services
+from culturealign.experiments.services import (
+    ADAPTER_DIR,
+    CHECK_FILE,
+    PAIRS_FILE,
+    TRANSLATED_FILE,
+    Services,
+)
 from culturealign.experiments.spec import ExperimentSpec, ModelSpec
 from culturealign.layout import PLAN_FILE, STAGES_DIR
 from culturealign.models.base import LanguageModel
@@ -80,6 +88,8 @@ def run_experiment(
             write_text_atomic(out_dir / "spec.yaml", spec_text)
         write_json_atomic(out_dir / PLAN_FILE, plan_record(plan))
         _Execution(plan, StageStore(out_dir / STAGES_DIR), services, reporter, out_dir).run()
+        if _add_translation_notes(plan, StageStore(out_dir / STAGES_DIR)):
+            write_json_atomic(out_dir / PLAN_FILE, plan_record(plan))
     return plan
 
 
@@ -126,7 +136,12 @@ class _Execution:
         for index, stage in enumerate(stages):
             self.reporter.stage_started(stage, index, len(stages))
             start = time.perf_counter()
-            work = {"pairs": self._pairs, "train": self._train, "eval": self._eval}[stage.kind]
+            work = {
+                "translate": self._translate,
+                "pairs": self._pairs,
+                "train": self._train,
+                "eval": self._eval,
+            }[stage.kind]
             result = self.store.run(
                 stage.kind, stage.key, stage.inputs, lambda d, s=stage, w=work: w(s, d)
             )
@@ -134,10 +149,20 @@ class _Execution:
             self.reporter.stage_finished(stage, result.cached)
         self._release()
 
+    def _translate(self, stage: Stage, work_dir: Path) -> None:
+        self._release()  # the translator loads its own model
+        data = stage.params["data"]
+        progress = self.reporter.items(len(data), 0)
+        self.services.translate(data, stage.params["translation"], work_dir, progress)
+
     def _pairs(self, stage: Stage, work_dir: Path) -> None:
-        model = self._model(stage.model, None)
         params = stage.params
-        self.services.build_pairs(params["data"], params["pairs"], model, work_dir / PAIRS_FILE)
+        data = params["data"]
+        if params["translate"]:
+            folder = self.store.final("translate", params["translate"])
+            data = load_translated(folder / TRANSLATED_FILE, params["language"])
+        model = self._model(stage.model, None)
+        self.services.build_pairs(data, params["pairs"], model, work_dir / PAIRS_FILE)
 
     def _train(self, stage: Stage, work_dir: Path) -> None:
         # Training loads its own copy of the model: free ours first (a 7B model twice won't fit).
@@ -184,6 +209,47 @@ class _Execution:
         }
         with self.log_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
+
+
+def load_translated(path: Path, language: Any) -> JudgementSet:
+    """A translate stage's output as a JudgementSet: ids and labels kept, empty outputs dropped."""
+    from culturealign.data.records import Judgement
+    from culturealign.data.sources import sha256_of
+
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    items = [Judgement(str(r["id"]), r["text"], int(r["label"])) for r in rows if r["text"].strip()]
+    notes = (
+        [f"{len(rows) - len(items)} empty translations dropped"] if len(items) < len(rows) else []
+    )
+    if not items:
+        raise CultureAlignError(f"every translation in {path} is empty", "use another translator")
+    return JudgementSet(path.stem, "translated", language, items, str(path), sha256_of(path), notes)
+
+
+def _add_translation_notes(plan: Plan, store: StageStore) -> bool:
+    """Put each translated set's round-trip chrF/BLEU and failure shares in the report notes."""
+    added = False
+    for stage in plan.stages.values():
+        folder = store.final(stage.kind, stage.key)
+        if stage.kind != "translate" or not store.is_done(stage.kind, stage.key):
+            continue
+        meta = json.loads((folder / (TRANSLATED_FILE + ".meta.json")).read_text("utf-8"))
+        shares = meta["failure_shares"]
+        note = (
+            f"training set {stage.params['row']}, {stage.label}: empty {shares['empty']:.1%}, "
+            f"unchanged {shares['unchanged']:.1%}, "
+            f"wrong script {shares['wrong_script']:.1%} of {meta['rows']} sentences"
+        )
+        if (folder / CHECK_FILE).is_file():
+            check = json.loads((folder / CHECK_FILE).read_text("utf-8"))
+            note += (
+                f"; round trip on {check['sentences']} sentences: chrF {check['chrf']}, "
+                f"BLEU {check['bleu']} (a weak translator is a finding: read these rows with it)"
+            )
+        if note not in plan.notes:
+            plan.notes.append(note)
+            added = True
+    return added
 
 
 def clean_partials(out_dir: Path) -> int:

@@ -2,7 +2,9 @@
 
 Each stage's key hashes everything that can change its output: the data file's sha256, the task
 name, version and options, the model id, the resolved training config, and the keys of the
-stages it depends on. Inputs that cannot be had (a translated set with no translation, a data
+stages it depends on. A translated training set with a translator gets a ``translate`` stage
+(keyed by the translator's id and settings and the source's sha256) before its pairs stage.
+Inputs that cannot be had (a translated set with neither translator nor file, a data
 file that is missing) turn their row or column into "not run: <reason>" cells instead of an
 error, so the report shows every row the spec declares.
 """
@@ -24,9 +26,18 @@ from culturealign.experiments.spec import (
     ExperimentSpec,
     ModelSpec,
     TrainSetSpec,
+    TranslationSpec,
 )
 
-Kind = Literal["pairs", "train", "eval"]
+
+class ToTranslate(NamedTuple):
+    """A training set still to be machine-translated: its source data and how."""
+
+    source: JudgementSet
+    translation: TranslationSpec
+
+
+Kind = Literal["translate", "pairs", "train", "eval"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,8 @@ def build_plan(spec: ExperimentSpec, services: Services) -> Plan:
     for name, got in data.items():
         if isinstance(got, JudgementSet):
             _add_notes(notes, f"training set {name}", got.notes)
+        elif isinstance(got, ToTranslate):
+            _add_notes(notes, f"training set {name}", got.source.notes)
     for model in spec.models:
         for base in spec.baselines:
             cols = {ev.name: tasks[ev.name, base.shots] for ev in spec.evaluations}
@@ -97,6 +110,8 @@ def build_plan(spec: ExperimentSpec, services: Services) -> Plan:
             if isinstance(got, str):
                 cells += [Cell(model.name, ts.name, c, reason=got) for c in cols]
                 continue
+            if isinstance(got, ToTranslate):
+                got = _translate_stage(model, ts.name, got, services, stages)
             train = _train_stages(spec, model, ts, got, services, stages)
             cells += _eval_cells(spec, model, ts.name, train, cols, stages)
     return Plan(spec, _execution_order(spec, stages), cells, notes)
@@ -109,6 +124,8 @@ def _execution_order(spec: ExperimentSpec, stages: dict[str, Stage]) -> dict[str
     models = [m.id for m in spec.models]
 
     def group(stage: Stage) -> tuple[int, int]:
+        if stage.kind == "translate":  # model-independent, and its translator loads alone
+            return -1, 0
         base = stage.kind == "pairs" or (stage.kind == "eval" and not stage.deps)
         return models.index(stage.model.id), 0 if base else 1
 
@@ -135,16 +152,21 @@ def _task_or_reason(ev: EvaluationSpec, shots: int) -> Task | str:
         return _reason(exc)
 
 
-def _data_or_reason(data: DataSpec) -> JudgementSet | str:
+def _data_or_reason(data: DataSpec) -> JudgementSet | ToTranslate | str:
     from culturealign.data.judgements import load_judgement_file, load_named
 
     if data.translated and data.path is None:
         t = data.translated
-        return (
-            f"needs {data.dataset} {data.split} translated {t.source_language}->"
-            f"{t.target_language}; culturealign has no translation pipeline yet: translate it "
-            "yourself and set data.path to the file (text,label columns)"
-        )
+        if t.translator is None or data.dataset == "file":
+            return (
+                f"needs {data.dataset} {data.split} translated {t.source_language}->"
+                f"{t.target_language}: set data.translated.translator (e.g. lm:gemma-3-270m) "
+                "or data.path to your own translation (text,label columns)"
+            )
+        try:
+            return ToTranslate(load_named(data.dataset, data.split).head(data.limit), t)
+        except CultureAlignError as exc:
+            return _reason(exc)
     try:
         if data.dataset == "file" or data.path is not None:
             assert data.path is not None
@@ -165,17 +187,48 @@ def _reason(exc: CultureAlignError) -> str:
     return exc.message + (f" (fix: {exc.hint})" if exc.hint else "")
 
 
+def _translate_stage(
+    model: ModelSpec, row: str, job: ToTranslate, services: Services, stages: dict[str, Stage]
+) -> Stage:
+    src = job.source
+    try:
+        translator = services.translation_identity(job.translation)
+    except CultureAlignError as exc:
+        raise CultureAlignError(f"data.translated of {src.name}: {exc.message}", exc.hint) from exc
+    inputs = {
+        "source": {"name": src.name, "split": src.split, "sha256": src.sha256, "n": len(src)},
+        "translator": translator,
+    }
+    t = job.translation
+    label = f"translate {src.name} {src.split} {t.source_language}->{t.target_language}"
+    stage = Stage(
+        "translate",
+        stage_key("translate", inputs),
+        f"{label} ({t.translator})",
+        model,  # unused: a translate stage loads its own translator
+        inputs,
+        params={"data": src, "translation": t, "row": row},
+    )
+    return stages.setdefault(stage.key, stage)
+
+
 def _train_stages(
     spec: ExperimentSpec,
     model: ModelSpec,
     ts: TrainSetSpec,
-    data: JudgementSet,
+    data: JudgementSet | Stage,
     services: Services,
     stages: dict[str, Stage],
 ) -> Stage:
+    translate = data if isinstance(data, Stage) else None
+    if isinstance(data, Stage):
+        n = len(data.params["data"])
+        data_id: dict[str, Any] = {"translated": data.key, "n": n}
+    else:
+        data_id = {"name": data.name, "split": data.split, "sha256": data.sha256, "n": len(data)}
     pairs_inputs = {
         "model": _model_identity(model),  # chat models bake their template into the prompt
-        "data": {"name": data.name, "split": data.split, "sha256": data.sha256, "n": len(data)},
+        "data": data_id,
         "pairs": ts.pairs.model_dump(),
         "builder": services.pairs_version(),
     }
@@ -185,7 +238,13 @@ def _train_stages(
         f"pairs {ts.name} ({model.name})",
         model,
         pairs_inputs,
-        params={"data": data, "pairs": ts.pairs},
+        deps=(translate.key,) if translate else (),
+        params={
+            "data": None if translate else data,
+            "translate": translate.key if translate else None,
+            "language": translate.params["translation"].target_language if translate else None,
+            "pairs": ts.pairs,
+        },
     )
     config = {"seed": spec.seed, **spec.training_config(ts)}
     train_inputs = {

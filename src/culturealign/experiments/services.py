@@ -15,10 +15,12 @@ from typing import Any, Protocol
 
 from culturealign.data.records import JudgementSet
 from culturealign.errors import CultureAlignError
-from culturealign.experiments.spec import ModelSpec, PairsSpec
+from culturealign.experiments.spec import ModelSpec, PairsSpec, TranslationSpec
 from culturealign.models.base import LanguageModel
 
 PAIRS_FILE = "pairs.jsonl"
+TRANSLATED_FILE = "translated.jsonl"  # + .meta.json (provenance) and check.json (round trip)
+CHECK_FILE = "check.json"
 ADAPTER_DIR = "adapter"
 
 # Fields of the training config that change speed or bookkeeping, never the trained weights;
@@ -40,6 +42,14 @@ class Services(Protocol):
 
     def training_identity(self, model: ModelSpec, config: dict[str, Any]) -> dict[str, Any]:
         """The validated, fully resolved training config (defaults filled in) for hashing."""
+
+    def translation_identity(self, translation: TranslationSpec) -> dict[str, Any]:
+        """Translator ids and settings (defaults filled in, threads left out) for hashing."""
+
+    def translate(
+        self, data: JudgementSet, translation: TranslationSpec, out: Path, progress: Any
+    ) -> None:
+        """Write ``data`` translated to ``out / TRANSLATED_FILE`` and its check to CHECK_FILE."""
 
     def train(
         self, model: ModelSpec, prefs: Path, config: dict[str, Any], out: Path, console: Any
@@ -83,6 +93,30 @@ class LibraryServices:
         cfg = self._config(model, Path("prefs.jsonl"), config, Path("out"))
         return {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _NOT_IN_KEY}
 
+    def translation_identity(self, translation: TranslationSpec) -> dict[str, Any]:
+        forward, backward = _translators(translation)
+        drop = ("threads", "batch_size")  # speed only
+        ids = [{k: v for k, v in t.identity.items() if k not in drop} for t in (forward, backward)]
+        return {"forward": ids[0], "backward": ids[1], "check_sample": translation.check_sample}
+
+    def translate(
+        self, data: JudgementSet, translation: TranslationSpec, out: Path, progress: Any
+    ) -> None:
+        from culturealign.paths import write_json_atomic
+        from culturealign.translation import round_trip, translate_rows
+        from culturealign.translation.quality import sample
+
+        forward, backward = _translators(translation)
+        rows = [{"id": j.id, "text": j.text, "label": j.label} for j in data.items]
+        source = {"name": data.name, "split": data.split, "sha256": data.sha256, "n": len(rows)}
+        translate_rows(rows, forward, out / TRANSLATED_FILE, source, progress=progress)
+        texts = [j.text for j in data.items]
+        if translation.check_sample:
+            report = round_trip(
+                forward, backward, sample(texts, translation.check_sample), forward.source
+            )
+            write_json_atomic(out / CHECK_FILE, report)
+
     def train(
         self, model: ModelSpec, prefs: Path, config: dict[str, Any], out: Path, console: Any
     ) -> None:
@@ -109,3 +143,16 @@ def _dpo_recipe() -> Callable[..., Any]:
             f"the DPO + LoRA recipe cannot be imported ({exc})", "reinstall culturealign"
         ) from exc
     return run
+
+
+def _translators(translation: TranslationSpec) -> tuple[Any, Any]:
+    from culturealign.translation import make_translator
+
+    t = translation
+    if t.translator is None:
+        raise CultureAlignError("no translator set", "set data.translated.translator")
+    src, tgt = t.source_language, t.target_language
+    forward = make_translator(t.translator, src, tgt, t.options)
+    back_options = t.options if t.back_translator is None else {}
+    backward = make_translator(t.back_translator or t.translator, tgt, src, back_options)
+    return forward, backward

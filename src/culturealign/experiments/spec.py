@@ -47,6 +47,23 @@ class TranslationSpec(_Strict):
 
     source_language: Language = Field(description="Language of the original dataset.")
     target_language: Language = Field(description="Language it was translated into.")
+    translator: str | None = Field(
+        None,
+        description="Translate in a cached `translate` stage with this translator: "
+        "`seq2seq:<id>` (HF seq2seq, beam search; the study: facebook/wmt21-dense-24-wide-x-en "
+        "/ -en-x) or `lm:<id>` (a culturealign model, few-shot). Unset: give data.path.",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Translator options: beams, batch_size, max_length (seq2seq; defaults "
+        "5, 8, 256 as the study) or max_new_tokens, batch_size (lm), threads.",
+    )
+    back_translator: str | None = Field(
+        None, description="Translator for the round-trip check's way back (default: translator)."
+    )
+    check_sample: int = Field(
+        50, ge=0, description="Sentences in the round-trip chrF/BLEU check reported beside the row."
+    )
 
 
 class DataSpec(_Strict):
@@ -64,8 +81,8 @@ class DataSpec(_Strict):
     )
     translated: TranslationSpec | None = Field(
         None,
-        description="This set is `dataset` machine-translated; needs `path` until "
-        "culturealign has a translation pipeline.",
+        description="This set is `dataset` machine-translated: by `translated.translator` in a "
+        "cached stage, or read from `path` (your own translation).",
     )
     text_column: str = Field("text", description="Text column of a file.")
     label_column: str = Field("label", description="Label column of a file.")
