@@ -236,6 +236,70 @@ def _file_type(meta: dict[str, str]) -> str | None:
     return names.get(int(raw), f"gguf_file_type_{raw}")
 
 
+def dequantize_gguf(src: str | Path, dst: str | Path, dtype: str = "F32") -> Path:
+    """Write ``dst``: ``src`` with every quantized tensor de-quantized (``F32`` or ``F16``).
+
+    Same model, same metadata (every key with its type, the tokenizer arrays included; only
+    ``general.file_type`` changes), weights equal to what the quantized file encodes. llama.cpp
+    running it does plain float arithmetic, so it can be compared with a backend that runs the
+    same de-quantized weights (the HF backend's copy of an embedded GGUF) without the 8-bit
+    activation quantization of llama.cpp's quantized dot products. ``F16`` rounds the
+    de-quantized values to half precision (smaller, and llama.cpp converts activations to f16);
+    1-D tensors (norms) stay F32, as llama.cpp requires. Written atomically.
+    """
+    import gguf
+
+    from culturealign.paths import atomic_path
+
+    if dtype not in ("F32", "F16"):
+        raise CultureAlignError(f"cannot de-quantize to {dtype!r}", "use dtype F32 or F16")
+    src, dst = Path(src), Path(dst)
+    if not src.is_file():
+        raise CultureAlignError(f"GGUF file not found: {src}", "give an existing .gguf file")
+    reader = gguf.GGUFReader(src)
+    arch = reader.get_field(gguf.Keys.General.ARCHITECTURE)
+    if arch is None:
+        raise CultureAlignError(f"{src} has no {gguf.Keys.General.ARCHITECTURE}", "is it a GGUF?")
+    f32 = gguf.GGMLQuantizationType.F32
+
+    def out_dtype(tensor: Any) -> type[np.floating[Any]]:
+        keep = dtype == "F32" or len(tensor.shape) == 1 or tensor.tensor_type == f32
+        return np.float32 if keep else np.float16
+
+    with atomic_path(dst) as tmp:
+        writer = gguf.GGUFWriter(tmp, arch.contents(), endianess=reader.endianess)
+        for field in reader.fields.values():
+            # GGUF.* are the reader's virtual fields; the writer adds the architecture itself.
+            if field.name.startswith("GGUF.") or field.name == gguf.Keys.General.ARCHITECTURE:
+                continue
+            vtype = field.types[0]
+            sub = field.types[-1] if vtype == gguf.GGUFValueType.ARRAY else None
+            value = field.contents()
+            if field.name == gguf.Keys.General.FILE_TYPE:
+                value = int(
+                    gguf.LlamaFileType.ALL_F32 if dtype == "F32" else gguf.LlamaFileType.MOSTLY_F16
+                )
+            if field.name == gguf.Keys.General.ALIGNMENT:
+                writer.data_alignment = int(value)
+            writer.add_key_value(field.name, value, vtype, sub_type=sub)
+        for tensor in reader.tensors:  # de-quantized sizes, before any data is written
+            shape = [int(n) for n in reversed(tensor.shape)]  # ggml order -> numpy order
+            size = np.dtype(out_dtype(tensor)).itemsize
+            writer.add_tensor_info(
+                tensor.name, shape, np.dtype(out_dtype(tensor)), size * int(np.prod(shape))
+            )
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        for tensor in reader.tensors:
+            data = np.asarray(tensor.data)
+            if tensor.tensor_type not in (f32, gguf.GGMLQuantizationType.F16):
+                data = gguf.quants.dequantize(data, tensor.tensor_type)
+            writer.write_tensor_data(np.ascontiguousarray(data, dtype=out_dtype(tensor)))
+        writer.close()
+    return dst
+
+
 class LlamaServer:
     """A ``python -m llama_cpp.server`` subprocess on loopback (tests and benchmarks).
 

@@ -1,0 +1,106 @@
+"""``dequantize_gguf``: a quantized GGUF -> the same model in F32/F16, metadata unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+gguf = pytest.importorskip("gguf", reason="the gguf package is not installed")
+
+from culturealign.errors import CultureAlignError  # noqa: E402
+from culturealign.models.llamacpp import dequantize_gguf  # noqa: E402
+
+Q = gguf.GGMLQuantizationType
+V = gguf.GGUFValueType
+
+
+def fields(path: Path) -> dict[str, tuple[list[Any], Any]]:
+    reader = gguf.GGUFReader(path)
+    return {f.name: (f.types, f.contents()) for f in reader.fields.values()}
+
+
+def tensors(path: Path) -> dict[str, Any]:
+    return {t.name: t for t in gguf.GGUFReader(path).tensors}
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory) -> Path:
+    """A small GGUF written with gguf's own writer: Q8_0, Q4_0, Q5_0 and F32 tensors."""
+    path = tmp_path_factory.mktemp("gguf") / "tiny.gguf"
+    rng = np.random.default_rng(0)
+    writer = gguf.GGUFWriter(path, "llama")
+    writer.add_name("tiny")
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
+    writer.add_uint32("llama.block_count", 1)
+    writer.add_float32("llama.attention.layer_norm_rms_epsilon", 1e-6)
+    writer.add_bool("tokenizer.ggml.add_bos_token", True)
+    writer.add_array("tokenizer.ggml.tokens", ["<s>", "▁héllo", "正", "誤"])
+    writer.add_array("tokenizer.ggml.scores", [0.0, -1.5, -2.0, -2.5])
+    writer.add_array("tokenizer.ggml.token_type", [3, 1, 1, 1])
+    writer.add_tensor("norm.weight", rng.standard_normal(64).astype(np.float32))
+    for name, qtype in (("a.weight", Q.Q8_0), ("b.weight", Q.Q4_0), ("c.weight", Q.Q5_0)):
+        raw = gguf.quants.quantize(rng.standard_normal((8, 64)).astype(np.float32), qtype)
+        writer.add_tensor(name, raw, raw_shape=raw.shape, raw_dtype=qtype)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize(("dtype", "file_type"), [("F32", 0), ("F16", 1)])
+def test_weights_are_the_dequantized_values_and_metadata_is_kept(
+    quantized, tmp_path, dtype, file_type
+):
+    out = dequantize_gguf(quantized, tmp_path / "out.gguf", dtype)
+    before, after = fields(quantized), fields(out)
+    assert after.pop("general.file_type") == ([V.UINT32], file_type)
+    assert before.pop("general.file_type")[1] == gguf.LlamaFileType.MOSTLY_Q8_0
+    assert after == before  # every key, with its type (arrays: their element type too)
+    src, dst = tensors(quantized), tensors(out)
+    assert list(dst) == list(src)
+    for name, t in src.items():
+        want = np.asarray(t.data, dtype=np.float32)
+        if t.tensor_type != Q.F32:
+            want = gguf.quants.dequantize(t.data, t.tensor_type)
+        got = dst[name]
+        assert list(got.shape) == list(t.shape)  # the logical (ggml) shape
+        if dtype == "F32" or name == "norm.weight":  # 1-D tensors stay F32
+            assert got.tensor_type == Q.F32
+            np.testing.assert_array_equal(got.data, want)
+        else:
+            assert got.tensor_type == Q.F16
+            np.testing.assert_array_equal(got.data, want.astype(np.float16))
+    assert not list(tmp_path.glob(".*.tmp"))  # the atomic write left nothing behind
+
+
+def test_bad_input_is_one_clear_error(quantized, tmp_path):
+    with pytest.raises(CultureAlignError, match="GGUF file not found"):
+        dequantize_gguf(tmp_path / "nope.gguf", tmp_path / "out.gguf")
+    with pytest.raises(CultureAlignError, match="use dtype F32 or F16"):
+        dequantize_gguf(quantized, tmp_path / "out.gguf", "Q8_0")
+    assert not (tmp_path / "out.gguf").exists()
+
+
+@pytest.mark.integration
+def test_shipped_gemma_file_round_trips(equal_weight_gguf):
+    """The real conversion the agreement tests use: Q4_K, Q5_0, Q6_K, Q8_0 -> F32."""
+    from culturealign.models.embedded import EMBEDDED
+
+    shipped = EMBEDDED["gemma-3-270m"].gguf_path()
+    before, after = fields(shipped), fields(equal_weight_gguf)
+    assert after.pop("general.file_type")[1] == 0 and before.pop("general.file_type")[1] == 15
+    assert after == before
+    src, dst = tensors(shipped), tensors(equal_weight_gguf)
+    assert list(dst) == list(src) and all(t.tensor_type == Q.F32 for t in dst.values())
+    seen = set()
+    for name, t in src.items():  # one tensor of each quantization type (all: ~20 s of CPU)
+        if t.tensor_type in seen or t.tensor_type == Q.F32:
+            continue
+        seen.add(t.tensor_type)
+        want = gguf.quants.dequantize(t.data, t.tensor_type)
+        np.testing.assert_array_equal(dst[name].data, want)
+    assert {Q.Q4_K, Q.Q6_K} <= seen
