@@ -63,15 +63,17 @@ def load_attempts(path: Path) -> list[dict[str, Any]]:
     """The complete rounds of ``path`` (a round cut off by a kill is dropped and rewritten)."""
     if not path.is_file():
         return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    rows, torn = [], False
+    text = path.read_text(encoding="utf-8")
+    for line in text.splitlines():
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:
-            break  # the torn last line of a killed write
+            torn = True  # the cut-off last line of a killed write
+            break
     sizes = Counter((r["topic"], r["round"]) for r in rows)
     kept = [r for r in rows if sizes[(r["topic"], r["round"])] == r["of"]]
-    if len(kept) != len(rows):
+    if torn or len(kept) != len(rows) or (text and not text.endswith("\n")):
         write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in kept))
     return kept
 
