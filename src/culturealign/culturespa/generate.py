@@ -14,7 +14,7 @@ import random
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,6 +53,11 @@ class GenerateSettings(BaseModel):
     max_attempts: float = Field(4.0, ge=1, description="Give up after per_topic x this (ours).")
     similarity: float = Field(0.7, gt=0, le=1, description="ROUGE-L near-duplicate cut (ours).")
     seed: int = Field(0, description="Seed of example draws and sampling (ours).")
+    source: Literal["model", "release"] = Field(
+        "model",
+        description="model: generate; release: take the release's 13,000 generated questions "
+        "(Llama-3-8B-Instruct's) through the same parser and dedup, in their order.",
+    )
 
 
 def round_draw(cfg: GenerateSettings, topic: int, round_no: int) -> random.Random:
@@ -91,6 +96,8 @@ def generate_questions(
         raise CultureAlignError(f"unknown topic indices {bad}", f"topics are 0-{len(TOPICS) - 1}")
     seeds = seed_questions(data_dir)
     path = out / ATTEMPTS
+    if cfg.source == "release":
+        return _from_release(cfg, seeds, out, data_dir)
     attempts = load_attempts(path)
     dedup = Deduplicator(cfg.similarity)
     accepted: dict[int, list[Question]] = {t: [] for t in cfg.topics}
@@ -162,6 +169,42 @@ def _round(
             row.update(status="dropped", reason=reason)
         rows.append(row)
     return rows
+
+
+def _from_release(
+    cfg: GenerateSettings, seeds: dict[str, list[Question]], out: Path, data_dir: Any
+) -> dict[str, Any]:
+    """The release's generated questions as attempts (raw = their JSON), then the same filters."""
+    from culturealign.data.sources import RemoteFile, locate
+    from culturealign.data.survey import read_json
+    from culturealign.data.wvs import _CULTURESPA
+
+    dedup, rows = Deduplicator(cfg.similarity), []
+    for t in cfg.topics:
+        for q in seeds[TOPICS[t]]:
+            dedup.add(TOPICS[t], q.question)
+    for t in cfg.topics:
+        rel = f"data/Meta-Llama-3-8B-Instruct/generated_questions_topic_{t}_from_all_seed.json"
+        released = read_json(
+            locate(RemoteFile(f"culturespa/{rel}", f"{_CULTURESPA}/{rel}"), data_dir), list
+        )
+        kept = 0
+        for i, r in enumerate(released):
+            if kept >= cfg.per_topic:
+                break
+            raw = json.dumps({"Question": r["question"], "Options": r["option_lst"]})
+            row: dict[str, Any] = {"topic": t, "round": i, "of": 1, "raw": raw}
+            parsed = parse_question(raw)
+            why = parsed if isinstance(parsed, str) else dedup.check(TOPICS[t], parsed.question)
+            if why is None and isinstance(parsed, Question):
+                dedup.add(TOPICS[t], parsed.question)
+                row.update(status="ok", **parsed.as_dict())
+                kept += 1
+            else:
+                row.update(status="dropped", reason=why)
+            rows.append(row)
+    write_text_atomic(out / ATTEMPTS, "".join(json.dumps(r) + "\n" for r in rows))
+    return _finish(cfg, rows, out, 0, 0.0)
 
 
 def _finish(
