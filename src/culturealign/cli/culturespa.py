@@ -42,24 +42,36 @@ def generate_cmd(
     max_new_tokens: Annotated[int, typer.Option(help="Release: 256.")] = 256,
     batch_size: Annotated[int, typer.Option(help="Prompts per round.")] = 16,
     seed: int = 0,
+    source: Annotated[
+        str, typer.Option(help="model: generate; release: filter the release's 13k questions.")
+    ] = "model",
     backend: str = "hf",
     threads: Threads = None,
 ) -> None:
     """Step 1: Self-Instruct questions per WVS topic (parse, drop malformed, dedup)."""
-    from culturealign.culturespa.generate import GenerateSettings, generate_questions
+    from pydantic import ValidationError
 
-    cfg = GenerateSettings(
-        topics=[int(t) for t in topics.split(",")],
-        per_topic=per_topic,
-        max_new_tokens=max_new_tokens,
-        batch_size=batch_size,
-        seed=seed,
-    )
+    from culturealign.culturespa.generate import GenerateSettings, generate_questions
+    from culturealign.errors import CultureAlignError
+
+    try:
+        cfg = GenerateSettings(
+            topics=[int(t) for t in topics.split(",")],
+            per_topic=per_topic,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            seed=seed,
+            source=source,  # type: ignore[arg-type]
+        )
+    except (ValidationError, ValueError) as exc:
+        raise CultureAlignError(f"invalid generate settings: {exc}", "see --help") from exc
     out_dir.mkdir(parents=True, exist_ok=True)
-    stats = generate_questions(_load(model, backend, threads), cfg, out_dir, console)
+    lm = _load(model, backend, threads) if source == "model" else None
+    stats = generate_questions(lm, cfg, out_dir, console)
     for topic, s in stats["per_topic"].items():
         out.print(f"{topic}: kept {s['kept']} of {s['attempts']} attempts; dropped {s['dropped']}")
-    out.print(f"{stats['questions_per_s']} questions/s -> {out_dir / 'questions.jsonl'}")
+    rate = stats["questions_per_s"] or "n/a (no generation)"
+    out.print(f"{rate} questions/s -> {out_dir / 'questions.jsonl'}")
 
 
 @culturespa_app.command("answer")

@@ -84,7 +84,7 @@ def load_attempts(path: Path) -> list[dict[str, Any]]:
 
 
 def generate_questions(
-    model: LanguageModel,
+    model: LanguageModel | None,
     cfg: GenerateSettings,
     out: Path,
     console: Any = None,
@@ -98,6 +98,8 @@ def generate_questions(
     path = out / ATTEMPTS
     if cfg.source == "release":
         return _from_release(cfg, seeds, out, data_dir)
+    if model is None:
+        raise CultureAlignError("question generation needs a model", "pass --model")
     attempts = load_attempts(path)
     dedup = Deduplicator(cfg.similarity)
     accepted: dict[int, list[Question]] = {t: [] for t in cfg.topics}
