@@ -180,7 +180,7 @@ def heatmap_png(figures: Mapping[str, dict[str, Any]]) -> bytes:
     values = np.array(
         [[_num(figures[m]["per_category"].get(c)) for c in cats] for m in models], dtype=float
     )
-    fig, ax = plt.subplots(figsize=(2.0 + 0.9 * len(cats), 1.2 + 0.5 * len(models)))
+    fig, ax = plt.subplots(figsize=(2.0 + 0.9 * len(cats), 3.2 + 0.5 * len(models)))
     cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#d0d0d0")
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=-1, vmax=1, aspect="auto")
     for (i, j), v in np.ndenumerate(values):

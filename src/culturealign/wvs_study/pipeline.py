@@ -35,7 +35,7 @@ def run_spec(path: Path, out_dir: Path | None, report: bool, restart: bool, cons
     target.mkdir(parents=True, exist_ok=True)
     (target / "spec.yaml").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
     survey = study_survey(spec.data.model_dump())
-    western = western_of(spec)
+    western = western_of(spec) & frozenset(survey.countries)  # as reported: the ones asked
     if spec.models:
         figures = compare_models(spec, survey, western, target, console)
         if report:
