@@ -88,4 +88,4 @@ def test_run_with_an_unknown_spec_lists_the_shipped_ones(tmp_path):
     result = runner.invoke(app, ["run", "demoo", "--out", str(tmp_path / "o")])
     assert isinstance(result.exception, CultureAlignError)
     assert "experiment spec not found: demoo" in result.exception.message
-    assert "demo, jinnai2024_table3" in (result.exception.hint or "")
+    assert "demo, demo_translated, jinnai2024_table3" in (result.exception.hint or "")

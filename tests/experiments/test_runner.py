@@ -42,7 +42,7 @@ def test_full_run_layout(grid, tmp_path):
     ]
     missing = [c for c in record["cells"] if c["row"] == "MISSING-EN"]
     assert len(missing) == 2 and all(c["stage"] is None for c in missing)
-    assert "no translation pipeline" in missing[0]["reason"]
+    assert "set data.translated.translator" in missing[0]["reason"]
     for cell in record["cells"]:
         if cell["stage"]:
             summary = out / "stages" / "eval" / cell["stage"] / "summary.json"

@@ -69,3 +69,15 @@ def test_translated_set_without_translator_is_not_run(grid, tmp_path):
     plan, _ = _run(tmp_path, grid, tmp_path / "run")
     reasons = {c.reason for c in plan.cells if c.row == "MISSING-EN"}
     assert len(reasons) == 1 and "set data.translated.translator" in reasons.pop()
+
+
+def test_table3_spec_translates_with_the_study_models():
+    from culturealign.experiments.plan import build_plan
+    from culturealign.experiments.spec import find_spec
+
+    plan = build_plan(load_spec(find_spec(Path("jinnai2024_table3"))), fakes.FakeServices())
+    translate = [s for s in plan.stages.values() if s.kind == "translate"]
+    forward = {s.inputs["translator"]["forward"]["model"] for s in translate}
+    assert "facebook/wmt21-dense-24-wide-x-en" in forward  # JCM-EN (ETHICS train may be absent)
+    assert all(s.inputs["translator"]["forward"]["beams"] == 5 for s in translate)
+    assert all(c.stage for c in plan.cells if c.row == "JCM-EN")
