@@ -48,7 +48,9 @@ class Pipeline:
         inputs = {**self._base_inputs(), "generate": self.spec.generate.model_dump()}
 
         def work(out: Path) -> None:
-            stats = generate_questions(self.model(), self.spec.generate, out, self.console)
+            gen = self.spec.generate
+            model = self.model() if gen.source == "model" else None  # release: no model needed
+            stats = generate_questions(model, gen, out, self.console)
             for topic, s in stats["per_topic"].items():
                 self.console.print(f"  {topic}: kept {s['kept']} of {s['attempts']} {s['dropped']}")
 
