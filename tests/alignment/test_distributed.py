@@ -109,3 +109,21 @@ def test_single_process_is_rank_0_of_1(monkeypatch):
     procs = Processes(rank=1, world=2)
     assert procs.share(list(range(5))) == [3, 4] and not procs.is_main
     assert Processes(rank=0, world=2).share(list(range(5))) == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_trl_engine_two_processes_equal_fast_engine_one(setup):
+    """TRL's Trainer runs the data parallelism itself (accelerate): 2 x batch 2 there takes the
+    steps the fast engine takes with 1 x batch 4 (the same seeded pair order, the same maths)."""
+    if not (setup / "one").exists():
+        _train(setup, "one", 4, 1)
+    _train(setup, "trl_two", 2, 2, "--engine", "trl")
+    for a, b in zip(_curves(setup / "one"), _curves(setup / "trl_two"), strict=True):
+        for key in ("loss", "reward_accuracy", "margin", "grad_norm"):
+            assert a[key] == pytest.approx(b[key], abs=1e-4), (a["step"], key)
+    assert (
+        json.loads((setup / "trl_two" / "training_manifest.json").read_text())["summary"][
+            "processes"
+        ]
+        == 2
+    )
