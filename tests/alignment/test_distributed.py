@@ -119,7 +119,8 @@ def test_trl_engine_two_processes_equal_fast_engine_one(setup):
         _train(setup, "one", 4, 1)
     _train(setup, "trl_two", 2, 2, "--engine", "trl")
     for a, b in zip(_curves(setup / "one"), _curves(setup / "trl_two"), strict=True):
-        for key in ("loss", "reward_accuracy", "margin", "grad_norm"):
+        # Not reward accuracy: at step 1 every margin is ~0 (LoRA B = 0), so it counts ties.
+        for key in ("loss", "margin", "grad_norm"):
             assert a[key] == pytest.approx(b[key], abs=1e-4), (a["step"], key)
     assert (
         json.loads((setup / "trl_two" / "training_manifest.json").read_text())["summary"][
