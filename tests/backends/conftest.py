@@ -1,8 +1,10 @@
 """Fixtures for the backend tests: HF reference runs of the real CLI on 100 JCM items.
 
 The agreement tests compare another backend's per-item predictions with these. gemma-3-270m is
-the model: a base model (plain prompts, no chat template to reproduce remotely) whose GGUF the
-llama.cpp backends load as shipped (Q4_K_M), while the HF backend runs its fp32 de-quantized copy.
+the model: a base model (plain prompts, no chat template to reproduce remotely). The HF backend
+runs the fp32 weights de-quantized from the shipped Q4_K_M GGUF. The in-process llama.cpp tests
+run an F32 GGUF of exactly those weights (``equal_weight_gguf``), so any difference is float
+order, not quantization; the server tests serve the shipped Q4_K_M file, what a user runs.
 """
 
 from __future__ import annotations
@@ -17,15 +19,40 @@ from tests.conftest import run_cli
 
 N_ITEMS = 100
 MODEL = "gemma-3-270m"
-# Issue 9 asks for >= 95% equal predictions. Measured on 100 JCM items (choice): 90 (llama.cpp's
-# default f16 KV cache) and 92 (f32 KV cache) with identical token ids on both sides. The gap is
-# llama.cpp's arithmetic: its Q4_K matmuls quantize activations to 8 bits, HF multiplies fp32
-# activations with the same weights de-quantized; the log-prob margin moves by 0.13 on average
-# (max 0.43), and gemma-3-270m's JCM margins are small (median 0.31, 20 items under 0.1). So the
-# tests require: at least MIN_SHARE equal, and every differing choice item a near tie for HF.
+# Issue 9 asks for >= 95% equal predictions; the in-process tests (equal weights) must meet it.
 ISSUE_TARGET = 0.95
-MIN_SHARE = 0.88
+# The server serves the shipped Q4_K_M file. Measured on 100 JCM items (choice): 90 equal (f16
+# KV cache) and 92 (f32 KV cache), identical token ids on both sides. The gap is llama.cpp's
+# quantized arithmetic: its Q4_K/Q5_0/Q8_0 dot products quantize the activations to 8 bits, HF
+# multiplies fp32 activations with the same weights de-quantized; the log-prob margin moves by
+# 0.13 on average (max 0.43), and gemma-3-270m's JCM margins are small (median 0.31, 20 items
+# under 0.1). With the F32 file llama.cpp agrees on >= 95 (see EQUAL_WEIGHTS). So the quantized
+# server tests require: at least QUANTIZED_MIN_SHARE equal, every differing item a near tie.
+QUANTIZED_MIN_SHARE = 0.88
 NEAR_TIE = 0.5  # |log p(誤) - log p(正)| under which quantization noise can flip the answer
+EQUAL_WEIGHTS = "gemma-3-270m-dequantized-f32.gguf"
+
+
+@pytest.fixture(scope="session")
+def equal_weight_gguf() -> Path:
+    """The shipped Q4_K_M GGUF de-quantized to F32: the HF backend's weights, for llama.cpp.
+
+    Built once per machine (about 25 s of CPU, 1.1 GB) in the culturealign cache; the write is
+    atomic, so a file there is complete. Keyed by the shipped file's size and mtime; a file
+    made from an older shipped file is removed.
+    """
+    from culturealign.models.embedded import EMBEDDED
+    from culturealign.models.llamacpp import dequantize_gguf
+    from culturealign.paths import cache_dir
+
+    shipped = EMBEDDED[MODEL].gguf_path()
+    stat = shipped.stat()
+    target = cache_dir("gguf") / f"{stat.st_size}-{int(stat.st_mtime)}-{EQUAL_WEIGHTS}"
+    if not target.is_file():
+        for old in target.parent.glob(f"*-{EQUAL_WEIGHTS}"):
+            old.unlink(missing_ok=True)
+        dequantize_gguf(shipped, target, "F32")
+    return target
 
 
 def read_items(out: Path) -> list[dict[str, Any]]:
@@ -62,15 +89,25 @@ def agreement(
 
 
 def check_agreement(reference: dict[str, dict[str, Any]], records: list[dict[str, Any]]) -> float:
-    """Assert the agreement rule above; returns the share (the tests print it)."""
+    """Equal weights: the issue's rule, >= 95% equal predictions. Returns the share."""
     share, differ = agreement(reference, records)
-    assert share >= MIN_SHARE, describe(reference, differ)
+    print(f"agreement with HF (equal weights): {share:.2f} (issue target {ISSUE_TARGET})")
+    assert share >= ISSUE_TARGET, describe(reference, differ)
+    return share
+
+
+def check_quantized_agreement(
+    reference: dict[str, dict[str, Any]], records: list[dict[str, Any]]
+) -> float:
+    """Q4_K_M vs HF's de-quantized fp32: the quantization-aware rule above. Returns the share."""
+    share, differ = agreement(reference, records)
+    assert share >= QUANTIZED_MIN_SHARE, describe(reference, differ)
     for r in differ:
         ref = reference[r["id"]]
         if "logprobs" in ref:
             margin = abs(ref["logprobs"][1] - ref["logprobs"][0])
             assert margin < NEAR_TIE, f"{r['id']} differs with HF margin {margin:.3f}"
-    print(f"agreement with HF: {share:.2f} (issue target {ISSUE_TARGET})")
+    print(f"agreement with HF (Q4_K_M): {share:.2f} (issue target {ISSUE_TARGET} on equal weights)")
     return share
 
 

@@ -1,4 +1,9 @@
-"""The in-process llama.cpp backend (``--model llamacpp:...``) against the HF backend."""
+"""The in-process llama.cpp backend (``--model llamacpp:...``) against the HF backend.
+
+Agreement runs on equal weights: llama.cpp loads an F32 GGUF de-quantized from the shipped
+Q4_K_M file (``equal_weight_gguf``), the weights the HF backend runs, so the issue's >= 95% is
+checked without quantization in the way (the server tests cover the shipped Q4_K_M file).
+"""
 
 from __future__ import annotations
 
@@ -23,37 +28,51 @@ pytestmark = [pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
-def llama():
+def llama(equal_weight_gguf):
     from culturealign.models import load_model
 
-    return load_model(f"llamacpp:{MODEL}", threads=1)
+    return load_model(f"llamacpp:{equal_weight_gguf}", threads=1)
 
 
 @pytest.mark.needs_data
 @pytest.mark.parametrize("mode", ["choice", "generate"])
-def test_agrees_with_hf_backend(hf_reference, tmp_path, mode):
-    res = eval_cli(f"llamacpp:{MODEL}", tmp_path, "--mode", mode)
+def test_agrees_with_hf_backend_on_equal_weights(hf_reference, equal_weight_gguf, tmp_path, mode):
+    res = eval_cli(f"llamacpp:{equal_weight_gguf}", tmp_path, "--mode", mode)
     assert res.returncode == 0, res.stderr[-2000:]
     records = read_items(tmp_path)
-    check_agreement(hf_reference[mode], records)
-    # Differences: llama.cpp's quantized arithmetic (see tests/backends/conftest.py).
+    check_agreement(hf_reference[mode], records)  # >= 95%: what differs is float order only
+    if mode == "choice":  # measured: 100/100 equal, log-probs at most 2.3e-3 from HF's
+        ref = hf_reference[mode]
+        pairs = [zip(r["logprobs"], ref[r["id"]]["logprobs"], strict=True) for r in records]
+        gap = max(abs(a - b) for pair in pairs for a, b in pair)
+        assert gap < 0.02, f"log-probs {gap:.4f} away from HF's on equal weights"
     summary = (tmp_path / "summary.json").read_text()
-    assert '"backend": "llamacpp"' in summary and '"dtype": "Q4_K_M"' in summary
+    assert '"backend": "llamacpp"' in summary and '"dtype": "F32"' in summary
 
 
 def test_choice_logprobs_are_log_probabilities(llama, gemma):
-    """Multi-token choices sum per-token log-probs; the values track the HF backend's."""
+    """Multi-token choices sum per-token log-probs; on equal weights they are the HF values."""
     req = ChoiceRequest("The capital of France is", "", (" Paris", " London", " Paris, France"))
     got, ref = llama.choice_logprobs([req])[0], gemma.choice_logprobs([req])[0]
     assert all(v < 0 for v in got) and got[0] > got[1] and got[2] < got[0]
-    # Same best answer as HF, and close values (quantized arithmetic moves them a little;
-    # London and "Paris, France" are within 0.2 of each other, so their order may differ).
-    assert ref[0] > max(ref[1:])
-    assert all(abs(a - b) < 1.0 for a, b in zip(got, ref, strict=True))
+    # Measured: at most 1.2e-3 apart (float order and llama.cpp's f16 KV cache); the shipped
+    # Q4_K_M file is 0.17 away (next test), so this bound tells the two apart.
+    assert all(abs(a - b) < 0.01 for a, b in zip(got, ref, strict=True))
     # The prefix cache is reused across requests: a second identical call scores the same.
     again = llama.choice_logprobs([req, req])
     assert all(math.isclose(a, b, abs_tol=1e-4) for a, b in zip(again[1], got, strict=True))
     assert llama.work["tokens_reused"] > 0
+
+
+def test_embedded_name_runs_the_shipped_quantized_file(gemma):
+    """``llamacpp:gemma-3-270m`` loads the Q4_K_M file as shipped: close to HF, not equal."""
+    from culturealign.models import load_model
+
+    q4 = load_model(f"llamacpp:{MODEL}", threads=1)
+    assert q4.info.dtype == "Q4_K_M"
+    req = ChoiceRequest("The capital of France is", "", (" Paris", " London"))
+    got, ref = q4.choice_logprobs([req])[0], gemma.choice_logprobs([req])[0]
+    assert got[0] > got[1] and all(abs(a - b) < 1.0 for a, b in zip(got, ref, strict=True))
 
 
 def test_greedy_generation_is_deterministic(llama):
