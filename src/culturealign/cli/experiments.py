@@ -72,8 +72,26 @@ def report_cmd(
         Path | None,
         typer.Option("--out", help="Report folder (default: the run folder; compare-* for many)."),
     ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="Two mt-bench-ja eval runs: the pairwise judge (default: run A's judge, else its "
+            "model)."
+        ),
+    ] = None,
+    judge_max_new_tokens: Annotated[int, typer.Option(help="Pairwise judge output length.")] = 1024,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for the judge.")] = None,
 ) -> None:
-    """Write the Markdown + HTML report of a run, or of several runs side by side."""
+    """Write the Markdown + HTML report of a run, or of several runs side by side; two
+    mt-bench-ja runs (e.g. base vs aligned) are compared pairwise by an LLM judge."""
+    from culturealign.reports.mt_bench import compare_runs, is_mt_bench_run
+
+    if len(runs) == 2 and all(is_mt_bench_run(r) for r in runs):
+        target = out_dir or runs[0].parent / f"compare-{runs[0].name}-vs-{runs[1].name}"
+        path = compare_runs(runs[0], runs[1], judge, target, threads, judge_max_new_tokens)
+        out.print(path.read_text(encoding="utf-8"), markup=False, soft_wrap=True)
+        out.print(f"report: {path}")
+        return
     from culturealign.reports.experiment import write_experiment_report
 
     files = write_experiment_report(runs, out_dir)

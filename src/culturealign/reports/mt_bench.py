@@ -115,7 +115,9 @@ def compare_runs(
         raise CultureAlignError(
             f"{run_a} and {run_b} share no questions", "compare runs of one question set"
         )
-    spec = judge_spec or summaries[0].task.args.get("judge") or summaries[0].model["path"]
+    model = summaries[0].model
+    spec = judge_spec or summaries[0].task.args.get("judge")
+    spec = spec or (model["path"] if Path(model["path"]).exists() else model["name"])
     from culturealign.models import load_model
 
     judge = Judge(
