@@ -54,7 +54,7 @@ class CultureBankSet:
     notes: list[str]
 
 
-FIELDS = ("context", "goal", "relation", "actor", "actor_behavior", "recipient")
+FIELDS: tuple[str, ...] = ("context", "goal", "relation", "actor", "actor_behavior", "recipient")
 FIELDS += ("recipient_behavior", "other_descriptions", "agreement")
 
 

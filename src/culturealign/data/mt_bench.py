@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from culturealign.data.sources import RemoteFile, locate, sha256_of
 from culturealign.errors import CultureAlignError
@@ -60,7 +61,7 @@ class MTBenchSet:
     notes: list[str]
 
 
-def _jsonl(path: Path) -> list[dict]:
+def _jsonl(path: Path) -> list[dict[str, Any]]:
     rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():

@@ -23,7 +23,7 @@ PAIRWISE_ITEMS = "pairwise.jsonl"
 
 
 def _label(summary: RunSummary) -> str:
-    return summary.model["name"] + (" + adapter" if summary.model.get("adapter") else "")
+    return str(summary.model["name"]) + (" + adapter" if summary.model.get("adapter") else "")
 
 
 def _cell(est: dict[str, Any] | None) -> str:
@@ -121,7 +121,7 @@ def compare_runs(
     from culturealign.models import load_model
 
     judge = Judge(
-        load_model(spec, **({"threads": threads} if threads else {})),
+        load_model(spec, threads=threads),
         max_new_tokens,
         JudgeCache(out_dir / PAIRWISE_ITEMS),
     )
