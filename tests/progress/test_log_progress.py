@@ -88,3 +88,18 @@ def test_eval_into_a_log_file_and_quiet(tmp_path):
     assert "| jcm (3-shot) | gemma-3-270m |" in quiet.stdout
     bad = _cli("--quiet", "eval", "--model", "gemma-3-270m", "--task", "nope")
     assert bad.returncode == 2 and "unknown task" in bad.stderr  # errors print under --quiet
+
+
+@pytest.mark.needs_data
+def test_training_log_is_clean_lines(tmp_path):
+    """A fast-engine DPO run into a log: step lines with the loss, no warnings, no bars."""
+    prefs = tmp_path / "p.jsonl"
+    made = _cli("prefs", "from-labels", "--dataset", "jcm", "--limit", "4", "--out", str(prefs))
+    assert made.returncode == 0, made.stderr[-2000:]
+    res = _cli(
+        "train", "dpo", "--model", "gemma-3-270m", "--prefs", str(prefs),
+        "--out", str(tmp_path / "a"), "--max-steps", "1", "--batch-size", "2", "--threads", "1",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "DPO (fast path)  1/1 (100%)" in res.stderr and "loss 0." in res.stderr
+    assert "Warning" not in res.stderr and "━" not in res.stderr, res.stderr

@@ -27,9 +27,16 @@ def lora_config(lora: LoraSettings) -> Any:
 
 def wrap_lora(model: Any, lora: LoraSettings) -> Any:
     """A new trainable LoRA adapter over a frozen ``model``."""
+    import warnings
+
     from peft import get_peft_model
 
-    return get_peft_model(model, lora_config(lora))
+    with warnings.catch_warnings():
+        # PEFT reads transformers' deprecated `is_gradient_checkpointing` itself; not our call.
+        warnings.filterwarnings(
+            "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+        )
+        return get_peft_model(model, lora_config(lora))
 
 
 def disable_dropout(model: Any) -> None:

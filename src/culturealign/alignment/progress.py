@@ -1,4 +1,4 @@
-"""A rich progress bar for training steps showing loss, reward accuracy and margin."""
+"""Training-step progress showing loss, reward accuracy and margin (a line every N s in a log)."""
 
 from __future__ import annotations
 
@@ -7,29 +7,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+
+from culturealign.progress import progress
 
 
 @contextmanager
 def step_bar(console: Console | None, label: str) -> Iterator[Any]:
     """Yield ``hook(step, total, record)``; the bar shows the latest step's statistics."""
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[stats]}"),
-    ]
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(label, total=None, stats="")
+    with progress(console, stats=True) as bar:
+        task: Any = bar.add_task(f"[bold]{label}[/]", total=None, stats="")
 
         def hook(step: int, total: int, record: dict[str, Any]) -> None:
             stats = "  ".join(
