@@ -24,7 +24,8 @@ def run_cmd(
         Path,
         typer.Argument(
             help="Experiment spec: a YAML file, or the name of a shipped one (demo, "
-            "jinnai2024_table3)."
+            "demo_translated, jinnai2024_table3, culturespa_demo, culturespa_release, wvs2024, "
+            "wvs2024_embedded)."
         ),
     ],
     out_dir: Annotated[
