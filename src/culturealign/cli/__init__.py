@@ -55,6 +55,7 @@ def set_verbosity(quiet: bool = False, verbose: bool = False) -> None:
         return
     # Read when transformers / huggingface_hub are imported (inside the commands, later).
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # TRL's dataset.map bars
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
