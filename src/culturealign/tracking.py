@@ -14,13 +14,17 @@ Where logs go is each integration's usual setting: ``TENSORBOARD_LOGGING_DIR`` (
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from culturealign.errors import CultureAlignError
 
 CHOICES = ("none", "tensorboard", "mlflow", "wandb")
+# A training loop's per-step callback: (step, total steps, the step's record).
+StepHook = Callable[[int, int, dict[str, Any]], None]
 
 
 def parse_report_to(value: str | Sequence[str] | None) -> list[str]:
@@ -95,6 +99,54 @@ class Tracker:
                 wandb.config.update({"culturealign": flat}, allow_val_change=True)
 
 
+@contextmanager
+def step_tracking(
+    report_to: Sequence[str],
+    out_dir: Path,
+    run_name: str,
+    params: dict[str, Any],
+    pairs_per_step: int,
+) -> Iterator[StepHook | None]:
+    """A step hook that logs every optimizer step's record to the trackers (None when none).
+
+    Logged: every number in the record but ``step`` (loss, reward accuracy, margin, grad norm,
+    lr, epoch, elapsed_s), plus ``pairs_per_s`` over the steps this process ran (a resumed run
+    counts from where it resumed).
+    """
+    if not report_to:
+        yield None
+        return
+    tracker = Tracker(report_to, out_dir, run_name, params)
+    first: list[int] = []
+
+    def hook(step: int, total: int, record: dict[str, Any]) -> None:
+        if not first:
+            tracker.begin(max_steps=total)
+            first.append(step)
+        metrics = {k: v for k, v in record.items() if k != "step"}
+        elapsed = record.get("elapsed_s")
+        if isinstance(elapsed, int | float) and elapsed > 0:
+            metrics["pairs_per_s"] = (step - first[0] + 1) * pairs_per_step / elapsed
+        tracker.log(step, metrics)
+
+    try:
+        yield hook
+    finally:
+        if first:
+            tracker.end()
+
+
+def chain(*hooks: StepHook | None) -> StepHook:
+    """One hook calling each given hook in turn (None entries skipped)."""
+    live = [h for h in hooks if h is not None]
+
+    def hook(step: int, total: int, record: dict[str, Any]) -> None:
+        for h in live:
+            h(step, total, record)
+
+    return hook
+
+
 def log_files(report_to: Sequence[str], files: Sequence[Path], run_name: str, out: Path) -> None:
     """Attach result files (summary tables, report.md/html, summary.json) to a tracker run."""
     for name in report_to:
@@ -102,6 +154,8 @@ def log_files(report_to: Sequence[str], files: Sequence[Path], run_name: str, ou
         if name == "mlflow":
             import mlflow
 
+            if experiment := os.environ.get("MLFLOW_EXPERIMENT_NAME"):
+                mlflow.set_experiment(experiment)  # as transformers' MLflowCallback reads it
             with mlflow.start_run(run_name=run_name):
                 for f in existing:
                     mlflow.log_artifact(str(f))

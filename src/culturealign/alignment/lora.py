@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from culturealign.alignment.config import LoraSettings
+from culturealign.library_warnings import quiet_library_deprecations
 
 
 def lora_config(lora: LoraSettings) -> Any:
@@ -27,15 +28,9 @@ def lora_config(lora: LoraSettings) -> Any:
 
 def wrap_lora(model: Any, lora: LoraSettings) -> Any:
     """A new trainable LoRA adapter over a frozen ``model``."""
-    import warnings
-
     from peft import get_peft_model
 
-    with warnings.catch_warnings():
-        # PEFT reads transformers' deprecated `is_gradient_checkpointing` itself; not our call.
-        warnings.filterwarnings(
-            "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
-        )
+    with quiet_library_deprecations():
         return get_peft_model(model, lora_config(lora))
 
 
@@ -64,4 +59,5 @@ def load_adapter_state(model: Any, state: dict[str, Any]) -> None:
 def load_adapter(model: Any, adapter: Path) -> Any:
     from peft import PeftModel
 
-    return PeftModel.from_pretrained(model, str(adapter))
+    with quiet_library_deprecations():
+        return PeftModel.from_pretrained(model, str(adapter))

@@ -8,6 +8,7 @@ benchmark's speed options, say); they override what the settings give.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, NamedTuple
 
 from culturealign.alignment.lora import lora_config
 from culturealign.alignment.settings import TrainSettings
+from culturealign.library_warnings import quiet_library_deprecations
 
 LOGGING_STEPS = 1  # every step: the curves file has one row per optimizer step
 
@@ -73,14 +75,15 @@ def trl_dpo_trainer(
     from trl import DPOConfig, DPOTrainer
 
     fields = training_args(settings, out, device) | {"beta": beta, "dataset_num_proc": None}
-    return (trainer_cls or DPOTrainer)(
-        model=model,
-        args=DPOConfig(**(fields | trl_args)),
-        train_dataset=preference_dataset(rows),
-        processing_class=tokenizer,
-        callbacks=list(callbacks),
-        peft_config=lora_config(settings.lora),
-    )
+    with quiet_library_deprecations():
+        return (trainer_cls or DPOTrainer)(
+            model=model,
+            args=trl_config(DPOConfig, fields | trl_args),
+            train_dataset=preference_dataset(rows),
+            processing_class=tokenizer,
+            callbacks=list(callbacks),
+            peft_config=lora_config(settings.lora),
+        )
 
 
 def trl_sft_trainer(
@@ -100,14 +103,36 @@ def trl_sft_trainer(
     from trl import SFTConfig, SFTTrainer
 
     fields = training_args(settings, out, device) | {"completion_only_loss": completion_only_loss}
-    return SFTTrainer(
-        model=model,
-        args=SFTConfig(**(fields | trl_args)),
-        train_dataset=Dataset.from_list(list(rows)),
-        processing_class=tokenizer,
-        callbacks=list(callbacks),
-        peft_config=lora_config(settings.lora),
-    )
+    with quiet_library_deprecations():
+        return SFTTrainer(
+            model=model,
+            args=trl_config(SFTConfig, fields | trl_args),
+            train_dataset=Dataset.from_list(list(rows)),
+            processing_class=tokenizer,
+            callbacks=list(callbacks),
+            peft_config=lora_config(settings.lora),
+        )
+
+
+# transformers 5 renamed gradient checkpointing to activation checkpointing and warns when a
+# config sets the old name, which TRL's configs do by default (True).
+_RENAMED = {
+    "gradient_checkpointing": "activation_checkpointing",
+    "gradient_checkpointing_kwargs": "activation_checkpointing_kwargs",
+}
+
+
+def trl_config(cls: type, values: dict[str, Any]) -> Any:
+    """``cls(**values)`` with checkpointing under transformers' current names: a value given
+    under the old name keeps its meaning, and TRL's default (on) stays TRL's default."""
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    values = dict(values)
+    if "activation_checkpointing" in names:  # transformers >= 5
+        for old, new in _RENAMED.items():
+            if old in values:
+                values.setdefault(new, values.pop(old))
+        values.setdefault("activation_checkpointing", names["gradient_checkpointing"].default)
+    return cls(**values)
 
 
 # TRL log keys -> culturealign curve keys (one vocabulary for both DPO engines' curves).

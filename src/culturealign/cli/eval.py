@@ -105,11 +105,22 @@ def eval_cmd(
     task_arg: Annotated[
         list[str], typer.Option("-T", "--task-arg", help="Extra task argument key=value.")
     ] = [],  # noqa: B006 (typer needs a literal default)
+    report_to: Annotated[
+        str,
+        typer.Option(
+            "--report-to",
+            help="Also log the summary and results files to tensorboard, mlflow or wandb "
+            "(comma-separated).",
+        ),
+    ] = "none",
 ) -> None:
     """Evaluate a model on a task; prints the results table and writes per-item results."""
     from culturealign.evaluation import build_task, run_with_progress
     from culturealign.evaluation.runner import resolve_generation
     from culturealign.reports.summary_table import markdown_table
+    from culturealign.tracking import parse_report_to
+
+    trackers = parse_report_to(report_to)  # a typo fails before any work
 
     labels = None
     if label_values:
@@ -167,6 +178,13 @@ def eval_cmd(
     for note in summary["dataset"].get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
     out.print(f"results: {out_dir}")
+    if trackers:
+        from culturealign import layout
+        from culturealign.tracking import log_files
+
+        names = (layout.SUMMARY_FILE, layout.RESULTS_FILE, layout.REPORT_MD,
+                 layout.PER_COUNTRY_CSV, layout.PER_COUNTRY_PNG)  # fmt: skip
+        log_files(trackers, [out_dir / n for n in names], f"eval-{out_dir.name}", out_dir)
 
 
 def _run_on_ray(

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from culturealign.alignment.config import describe
-from culturealign.cli.train import prefs_app, train_app
+from culturealign.cli.train import ReportTo, prefs_app, train_app
 from culturealign.errors import CultureAlignError
 from culturealign.rewards.config import RMConfig
 
@@ -146,6 +146,7 @@ def train_rm_cmd(
     seed: Annotated[int | None, typer.Option(help=describe(R, "seed"))] = None,
     save_every: Annotated[int | None, typer.Option(help=describe(R, "save_every"))] = None,
     threads: Threads = None,
+    report_to: ReportTo = "none",
     set_: Annotated[
         list[str], typer.Option("--set", help="Any config field, key=value (lora.r=8).")
     ] = [],  # noqa: B006 (typer needs a literal default)
@@ -153,18 +154,22 @@ def train_rm_cmd(
     """Train a reward model (Bradley-Terry, LoRA + scalar head); default data: JCM train pairs."""
     given = dict(locals())
     from culturealign.alignment.config import resolve_config
-    from culturealign.alignment.fast_trainer import latest_checkpoint
+    from culturealign.alignment.fast_trainer import CHECKPOINTS, latest_checkpoint
     from culturealign.rewards.train import train_rm
+    from culturealign.tracking import chain, parse_report_to, step_tracking
 
-    options = {
-        k: v for k, v in given.items() if k not in {"config", "resume", "set_"} and v is not None
-    }
+    trackers = parse_report_to(report_to)
+    skip = {"config", "resume", "set_", "report_to"}
+    options = {k: v for k, v in given.items() if k not in skip and v is not None}
     cfg = resolve_config(RMConfig, config, options, _sets(set_))
     if latest_checkpoint(cfg.out) is not None and not resume:
         raise CultureAlignError(
             f"{cfg.out} holds checkpoints of an earlier run", "add --resume, or pick a new --out"
         )
-    summary = train_rm(cfg, on_step=_step_printer())
+    params = cfg.model_dump(mode="json")
+    batch = cfg.batch_size * cfg.grad_accum
+    with step_tracking(trackers, cfg.out / CHECKPOINTS, cfg.out.name, params, batch) as track:
+        summary = train_rm(cfg, on_step=chain(_step_printer(), track))
     shown = {k: v for k, v in summary.items() if not isinstance(v, dict)}
     out_console.print(" ".join(f"{k}={v}" for k, v in shown.items()))
     out_console.print(f"reward model: {cfg.out}  (evaluate: culturealign rm-eval --rm {cfg.out})")

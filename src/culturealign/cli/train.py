@@ -131,6 +131,14 @@ SaveEvery = Annotated[int | None, typer.Option(help=describe(TrainCommon, "save_
 Device = Annotated[str | None, typer.Option(help=describe(TrainCommon, "device"))]
 Threads = Annotated[int | None, typer.Option(help=describe(TrainCommon, "threads"))]
 Sets = Annotated[list[str], typer.Option("--set", help="Any config field, key=value (lora.r=16).")]
+ReportTo = Annotated[
+    str,
+    typer.Option(
+        "--report-to",
+        help="Log every step to tensorboard, mlflow or wandb (comma-separated) through "
+        "transformers' integrations; TensorBoard files go to <out>/checkpoints/runs.",
+    ),
+]
 
 
 def _lr(cls: type[TrainCommon]) -> Any:
@@ -162,16 +170,19 @@ def train_dpo(
     save_every: SaveEvery = None,
     device: Device = None,
     threads: Threads = None,
+    report_to: ReportTo = "none",
     set_: Sets = [],  # noqa: B006 (typer needs a literal default)
 ) -> None:
     """DPO with LoRA on preference pairs (defaults: Jinnai 2024 where it states them)."""
     given = dict(locals())  # before the imports below add names
     from culturealign.alignment.recipes import dpo_lora
+    from culturealign.tracking import parse_report_to
 
+    trackers = parse_report_to(given.pop("report_to"))
     given["engine"] = _engine(engine, backend)
     given.pop("backend")
     cfg = _resolve(DPOConfig, given)
-    _report(cfg.out, dpo_lora.run(cfg, resume=resume, console=console))
+    _report(cfg.out, dpo_lora.run(cfg, resume=resume, console=console, report_to=trackers))
 
 
 @train_app.command("sft")
@@ -194,14 +205,17 @@ def train_sft(
     save_every: SaveEvery = None,
     device: Device = None,
     threads: Threads = None,
+    report_to: ReportTo = "none",
     set_: Sets = [],  # noqa: B006 (typer needs a literal default)
 ) -> None:
     """Supervised fine-tuning with LoRA (defaults: CultureSPA; configs/ has CultureBank's)."""
     given = dict(locals())  # before the imports below add names
     from culturealign.alignment.recipes import sft_lora
+    from culturealign.tracking import parse_report_to
 
+    trackers = parse_report_to(given.pop("report_to"))
     cfg = _resolve(SFTConfig, given)
-    _report(cfg.out, sft_lora.run(cfg, resume=resume, console=console))
+    _report(cfg.out, sft_lora.run(cfg, resume=resume, console=console, report_to=trackers))
 
 
 def _engine(engine: str | None, backend: str | None) -> str | None:

@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 
+from culturealign.library_warnings import quiet_library_deprecations
 from culturealign.models.base import (
     ChatMessage,
     ChoiceRequest,
@@ -349,7 +350,8 @@ def load_hf(
     if adapter is not None:
         from peft import PeftModel
 
-        lm = PeftModel.from_pretrained(lm, str(adapter))
+        with quiet_library_deprecations():
+            lm = PeftModel.from_pretrained(lm, str(adapter))
         adapter_hash = _adapter_sha256(Path(adapter))
     lm.to(device).eval()
     is_chat = bool(tok.chat_template) if chat is None else chat

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import torch
 
 from culturealign.errors import CultureAlignError
+from culturealign.library_warnings import quiet_library_deprecations
 
 RM_META = "reward_model.json"
 SentenceFeed = Literal["answer", "question", "single"]
@@ -148,7 +149,8 @@ def load_reward_model(
         model, tok = seqcls_from_causal(base)
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, str(folder))
+        with quiet_library_deprecations():
+            model = PeftModel.from_pretrained(model, str(folder))
         suffix = tok.eos_token if meta.get("append_eos", True) else ""
         return RewardModel(
             model.to(device), tok, str(spec), meta.get("max_length", max_length), suffix

@@ -25,6 +25,7 @@ from culturealign.alignment.fast_trainer import (
     step_indices,
 )
 from culturealign.alignment.settings import TrainSettings
+from culturealign.library_warnings import quiet_library_deprecations
 from culturealign.paths import atomic_path
 from culturealign.rewards.config import RMConfig
 from culturealign.rewards.model import RM_META, resolve_base, seqcls_from_causal
@@ -65,7 +66,8 @@ def build_model(cfg: RMConfig) -> tuple[Any, Any]:
         bias="none",
         task_type="SEQ_CLS",
     )
-    return get_peft_model(model, lora), tok
+    with quiet_library_deprecations():
+        return get_peft_model(model, lora), tok
 
 
 def tokenize(tok: Any, pairs: Sequence[SentencePair], cfg: RMConfig) -> list[tuple[list, list]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,16 +23,26 @@ from culturealign.alignment.distributed import Processes, process_group, under_d
 from culturealign.alignment.fast_dpo import TokenizedPair, reference_logps, tokenize_pair
 from culturealign.alignment.fast_trainer import CHECKPOINTS, train_loop, used_indices
 from culturealign.alignment.prefs import PreferencePair, read_pairs
-from culturealign.alignment.progress import step_bar
 from culturealign.alignment.recipes.common import load_base, prepare_out, write_manifest
 from culturealign.alignment.settings import TrainSettings
+from culturealign.alignment.step_bar import step_bar
 from culturealign.errors import CultureAlignError
+from culturealign.library_warnings import quiet_library_deprecations
+from culturealign.tracking import chain, step_tracking
 
 REFERENCE_FILE = "reference_logps.safetensors"
 
 
-def run(cfg: DPOConfig, resume: bool = False, console: Console | None = None) -> dict[str, Any]:
-    """Train and save the adapter in ``cfg.out``; returns the manifest's summary."""
+def run(
+    cfg: DPOConfig,
+    resume: bool = False,
+    console: Console | None = None,
+    report_to: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Train and save the adapter in ``cfg.out``; returns the manifest's summary.
+
+    ``report_to``: tracking integrations (tensorboard, mlflow, wandb) that get every step.
+    """
     import torch
 
     pairs = read_pairs(cfg.prefs, cfg.limit)
@@ -54,10 +65,12 @@ def run(cfg: DPOConfig, resume: bool = False, console: Console | None = None) ->
     settings = TrainSettings.from_config(cfg)
     if engine == "fast":
         kept = [tokenized[i] for i in keep]
-        summary = _run_fast(cfg, settings, model, tokenizer, kept, console, procs)
+        summary = _run_fast(cfg, settings, model, tokenizer, kept, console, procs, report_to)
     else:
         kept_pairs = [pairs[i] for i in keep]
-        summary = _run_trl(cfg, settings, model, tokenizer, kept_pairs, resume, device, console)
+        summary = _run_trl(
+            cfg, settings, model, tokenizer, kept_pairs, resume, device, console, report_to
+        )
     summary["processes"] = procs.world
     if not procs.is_main:
         return summary  # rank 0 writes the adapter, curves and manifest
@@ -86,6 +99,7 @@ def _run_fast(
     tokenized,
     console,
     procs: Processes | None = None,
+    report_to: Sequence[str] = (),
 ) -> dict[str, Any]:
     procs = procs or Processes()
     if under_deepspeed():
@@ -103,7 +117,15 @@ def _run_fast(
     procs.barrier()  # the other ranks read the reference rank 0 stored
     if not procs.is_main:
         reference = _cached_reference(cfg, model, tokenizer, tokenized, used, None, write=False)
-    with step_bar(console, "DPO (fast path)") as hook:
+    trackers = report_to if procs.is_main else ()
+    run_params = cfg.model_dump(mode="json")
+    with (
+        step_bar(console, "DPO (fast path)") as hook,
+        # Where the TRL engine's integrations log too (transformers' default: output_dir/runs).
+        step_tracking(
+            trackers, cfg.out / CHECKPOINTS, cfg.out.name, run_params, settings.pairs_per_step
+        ) as track,
+    ):
         summary = train_loop(
             model,
             tokenized,
@@ -111,7 +133,7 @@ def _run_fast(
             cfg.out,
             settings,
             tokenizer.pad_token_id,
-            hook,
+            chain(hook, track),
             beta=cfg.beta,
             processes=procs,
         )
@@ -150,7 +172,15 @@ def _cached_reference(cfg, model, tokenizer, tokenized, used, console, write=Tru
 
 
 def _run_trl(
-    cfg: DPOConfig, settings: TrainSettings, model, tokenizer, pairs, resume, device, console
+    cfg: DPOConfig,
+    settings: TrainSettings,
+    model,
+    tokenizer,
+    pairs,
+    resume,
+    device,
+    console,
+    report_to: Sequence[str] = (),
 ) -> dict[str, Any]:
     checkpoints = cfg.out / CHECKPOINTS  # TRL's output_dir: its checkpoint-N folders live here
     last = trl_trainers.last_trl_checkpoint(checkpoints) if resume else None
@@ -174,8 +204,10 @@ def _run_trl(
             beta=cfg.beta,
             device=device,
             callbacks=[trl_trainers.log_callback(on_log)],
+            report_to=list(report_to),  # transformers' own integrations log the TRL engine
         )
-        result = trainer.train(resume_from_checkpoint=str(last.path) if last else None)
+        with quiet_library_deprecations():
+            result = trainer.train(resume_from_checkpoint=str(last.path) if last else None)
     if is_main:
         trainer.model.save_pretrained(str(cfg.out))
     return {"steps": result.global_step, "resumed_from": resumed_from, "loss": result.training_loss}

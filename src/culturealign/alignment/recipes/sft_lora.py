@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,22 @@ from culturealign.alignment.config import SFTConfig
 from culturealign.alignment.curves import CURVES_FILE, PLOT_FILE, CurveLog, plot_curves
 from culturealign.alignment.distributed import process_group
 from culturealign.alignment.fast_trainer import CHECKPOINTS
-from culturealign.alignment.progress import step_bar
 from culturealign.alignment.recipes.common import load_base, prepare_out, write_manifest
 from culturealign.alignment.settings import TrainSettings
+from culturealign.alignment.step_bar import step_bar
 from culturealign.errors import CultureAlignError
+from culturealign.library_warnings import quiet_library_deprecations
 
 ROW_FORMATS = "{'prompt','completion'} strings, {'messages': [{role, content}...]} or {'text'}"
 
 
-def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) -> dict[str, Any]:
+def run(
+    cfg: SFTConfig,
+    resume: bool = False,
+    console: Console | None = None,
+    report_to: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Train and save the adapter in ``cfg.out``; ``report_to``: tracking integrations."""
     rows = read_sft_rows(cfg.data, cfg.limit)
     is_main = process_group().is_main  # `accelerate launch`: Trainer runs data-parallel
     prepare_out(cfg, resume, write=is_main)
@@ -55,8 +63,10 @@ def run(cfg: SFTConfig, resume: bool = False, console: Console | None = None) ->
             completion_only_loss=cfg.completion_only_loss,
             device=device,
             callbacks=[trl_trainers.log_callback(on_log)],
+            report_to=list(report_to),
         )
-        result = trainer.train(resume_from_checkpoint=str(last.path) if last else None)
+        with quiet_library_deprecations():
+            result = trainer.train(resume_from_checkpoint=str(last.path) if last else None)
     summary = {
         "backend": "trl",
         "device": device,
