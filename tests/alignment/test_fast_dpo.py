@@ -15,6 +15,7 @@ from culturealign.alignment.fast_dpo import (
     tokenize_pair,
 )
 from culturealign.alignment.settings import TrainSettings
+from culturealign.library_warnings import quiet_library_deprecations
 from tests.alignment.conftest import perturb_lora, tiny_model
 
 pytestmark = pytest.mark.integration  # needs the embedded models' tokenizers
@@ -136,7 +137,8 @@ def test_fast_path_loss_and_gradients_equal_trl(name, jcm_pairs, tmp_path):
 
     peft.train()
     batch = next(iter(trainer.get_train_dataloader()))  # the whole 4-pair dataset
-    trl_loss = trainer.compute_loss(peft, batch)
+    with quiet_library_deprecations():  # TRL's own is_gradient_checkpointing read
+        trl_loss = trainer.compute_loss(peft, batch)
     trl_loss.backward()
     trl_grads = {n: p.grad.clone() for n, p in peft.named_parameters() if p.requires_grad}
     peft.zero_grad(set_to_none=True)

@@ -127,3 +127,17 @@ def test_bad_server_settings_give_one_clear_error(server, tmp_path, make_spec, e
     assert res.returncode == 2
     assert words in res.stderr and "Traceback" not in res.stderr
     assert "sk-wrong-key-1234" not in res.stdout + res.stderr and KEY not in res.stderr
+
+
+def test_top_k_reaches_the_server(server, monkeypatch):
+    """top_k travels in the request body: top-k 1 at a high temperature is greedy decoding."""
+    from culturealign.models.base import GenerationConfig
+    from culturealign.models.registry import load_model
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    model = load_model(spec(server))
+    prompt = ["The capital of Japan is"]
+    greedy = model.generate(prompt, GenerationConfig(max_new_tokens=8))
+    hot = dict(max_new_tokens=8, temperature=5.0, seed=1)
+    assert model.generate(prompt, GenerationConfig(**hot)) != greedy  # the check can fail
+    assert model.generate(prompt, GenerationConfig(**hot, top_k=1)) == greedy

@@ -216,6 +216,8 @@ def test_generation_params_pass_through_and_chat_api(monkeypatch):
         "extra_body": None,
     }
     assert params["extra_body"] == {"repeat_penalty": 1}
+    model.generate(["p"], GenerationConfig(temperature=0.7, top_k=10))  # a server-side field
+    assert model.client.calls[-1][1]["extra_body"] == {"repeat_penalty": 1, "top_k": 10}
 
     chat = _model(handler, monkeypatch, api="chat")
     assert chat.is_chat

@@ -1,5 +1,7 @@
 """The fast choice-scoring path must give the plain full-forward log-probs (to 1e-4)."""
 
+from dataclasses import asdict
+
 import pytest
 
 from culturealign.data import load_ethics, load_jcm
@@ -55,3 +57,12 @@ def test_generate_is_greedy_and_batched_like_single(smollm):
     both = smollm.generate(prompts, cfg)
     alone = [smollm.generate([p], cfg)[0] for p in prompts]
     assert both == alone and all(isinstance(t, str) for t in both)
+
+
+def test_top_k_cuts_sampling(smollm):
+    """top-k 1 leaves only the greedy token, even at a temperature where sampling wanders."""
+    prompts = [smollm.render_chat([ChatMessage("user", "Name a colour.")])]
+    greedy = smollm.generate(prompts, GenerationConfig(max_new_tokens=8))
+    hot = GenerationConfig(max_new_tokens=8, temperature=5.0, seed=1)
+    assert smollm.generate(prompts, hot) != greedy  # the check below can fail
+    assert smollm.generate(prompts, GenerationConfig(**{**asdict(hot), "top_k": 1})) == greedy

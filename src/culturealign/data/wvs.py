@@ -166,12 +166,14 @@ def _scores(codes: list[int], adjust: dict[str, str]) -> tuple[float | None, ...
     return tuple(float(m) if m != "" else None for m in mapped)
 
 
-def _question(
+def survey_question(
     raw: dict[str, Any],
     props: dict[str, dict[str, dict[str, float]]],
     meta: dict[str, WVBQuestion],
     adjust: dict[str, dict[str, str]],
 ) -> SurveyQuestion:
+    """One CultureSPA question record with per-country answer shares ``props`` (CultureSPA's
+    file or the official survey's): distributions, majority answer, scores and category."""
     qid, options = raw["Q_id"], tuple(raw["option_lst"])
     codes = option_codes(qid, len(options))
     index = {str(c): i for i, c in enumerate(codes)}
@@ -213,7 +215,9 @@ def load_culturespa_wvs(
     meta, adjust = load_worldvaluesbench_meta(data_dir), load_answer_adjustment(data_dir)
     try:
         questions = [
-            _question(q, props, meta, adjust) for q in raw_questions if q["Q_id"] not in EXCLUDED
+            survey_question(q, props, meta, adjust)
+            for q in raw_questions
+            if q["Q_id"] not in EXCLUDED
         ]
     except (KeyError, TypeError, AttributeError) as exc:
         raise CultureAlignError(

@@ -68,8 +68,10 @@ QUESTION_GENERATION = (
     "given knowledge in order to avoid confusion, even if the cultural group is America or the "
     "US.\n\nFormat your output as a valid json."
 )
-# The original also samples with top-k 50; the model interface has no top-k (see docs).
-QUESTION_GENERATION_CONFIG = GenerationConfig(max_new_tokens=1024, temperature=0.7, top_p=0.8)
+# The original's sampling: temperature 0.7, top-p 0.8, top-k 50, up to 1024 tokens.
+QUESTION_GENERATION_CONFIG = GenerationConfig(
+    max_new_tokens=1024, temperature=0.7, top_p=0.8, top_k=50
+)
 
 
 def render_user(model: LanguageModel, text: str, chat: bool | None = None) -> str:

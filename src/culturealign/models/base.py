@@ -33,6 +33,7 @@ class GenerationConfig:
     max_new_tokens: int = 16
     temperature: float = 0.0  # 0 means greedy
     top_p: float = 1.0
+    top_k: int = 0  # 0: no top-k cut
     seed: int = 0
     stop: tuple[str, ...] = ()
 

@@ -280,7 +280,7 @@ class HFModel:
                 do_sample=sample,
                 temperature=config.temperature if sample else None,
                 top_p=config.top_p if sample else None,
-                top_k=None,
+                top_k=config.top_k if sample and config.top_k > 0 else None,
                 pad_token_id=pad,
             )
             for b, i in enumerate(idx):

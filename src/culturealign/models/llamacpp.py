@@ -123,7 +123,7 @@ class LlamaCppModel:
                     max_tokens=config.max_new_tokens,
                     temperature=config.temperature,
                     top_p=config.top_p,
-                    top_k=0 if config.temperature > 0 else 40,
+                    top_k=config.top_k if config.temperature > 0 else 40,  # 0: off
                     min_p=0.0,
                     repeat_penalty=1.0,
                     seed=config.seed,

@@ -194,6 +194,8 @@ class OpenAIHTTPModel:
         )
         if config.stop:
             params["stop"] = list(config.stop)
+        if config.top_k > 0:  # not an OpenAI field; vLLM and llama.cpp servers read it
+            params["extra_body"] = {"top_k": config.top_k}
         if prompt.startswith(_CHAT_MARK):
             resp = self.chat_completion(messages=decode_chat(prompt), **params)
             return str(resp["choices"][0]["message"]["content"] or "")

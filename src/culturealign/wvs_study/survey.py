@@ -23,11 +23,11 @@ from culturealign.data.wvs import (
     QUESTIONS,
     WESTERN,
     WVB_METADATA,
-    _question,
     load_answer_adjustment,
     load_culturespa_wvs,
     load_worldvaluesbench_meta,
     option_codes,
+    survey_question,
 )
 from culturealign.errors import CultureAlignError
 from culturealign.wvs_study.official import PROPORTIONS_FILE, read_proportions
@@ -77,7 +77,7 @@ def load_official_survey(
             if total > 0:
                 ordered = sorted(kept.items(), key=lambda kv: -kv[1])
                 clean[country][q["Q_id"]] = {c: s / total for c, s in ordered}
-    questions = [_question(q, clean, meta, adjust) for q in raw if q["Q_id"] not in EXCLUDED]
+    questions = [survey_question(q, clean, meta, adjust) for q in raw if q["Q_id"] not in EXCLUDED]
     questions = [q for q in questions if q.distributions]
     if not questions:
         raise CultureAlignError(

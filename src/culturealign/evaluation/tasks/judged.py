@@ -307,7 +307,6 @@ def culturebank_grounded(
     notes = [
         *data.notes,
         f"questions: {origin}",
-        "top-k 10 of the original sampling is not applied (the model interface has no top-k)",
         f"judge: {judge or 'the answering model itself'}",
     ]
     if limit is not None:
@@ -328,7 +327,7 @@ def culturebank_grounded(
         "limit": limit,
     }
     # The paper states temperature 0.7, top-k 10, top-p 0.95, up to 512 tokens; seed: our choice.
-    generation = GenerationConfig(max_new_tokens=512, temperature=0.7, top_p=0.95, seed=0)
+    generation = GenerationConfig(max_new_tokens=512, temperature=0.7, top_p=0.95, top_k=10, seed=0)
     return Task(
         "",
         0,
