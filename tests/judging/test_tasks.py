@@ -4,6 +4,7 @@ the Table 5 metrics, and the CultureBank question builder."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -110,3 +111,42 @@ def test_culturebank_question_builder_keeps_every_attempt_and_resumes(smollm, tm
     )
     assert parsed == {"scenario": "Travel", "persona": "A student", "question": "Q?"}
     assert parse_question("no json here") is None
+
+
+@pytest.mark.integration
+def test_short_mt_bench_runs_compared_pairwise_by_report(gemma, tmp_path):
+    """CI's short mt-bench-ja run (2 questions, tiny outputs; the 6-question run is -m slow),
+    then `culturealign report A B`: the pairwise table, both orders asked, and a cached rerun."""
+    from typer.testing import CliRunner
+
+    from culturealign.cli import app
+    from culturealign.reports.mt_bench import PAIRWISE_FILE, PAIRWISE_ITEMS
+
+    options = dict(limit=2, answer_max_new_tokens=4, judge_max_new_tokens=3, judge_cue="評価：[[")
+    run_a, run_b, out = tmp_path / "a", tmp_path / "b", tmp_path / "compare"
+    summary = run_task(build_task("mt-bench-ja", options), gemma, run_a)
+    assert summary["n_items"] == 2 and (run_a / "radar.png").is_file()
+    shutil.copytree(run_a, run_b)  # B: the same run with its turn-1 answers replaced
+    items = [json.loads(line) for line in (run_b / "items.jsonl").read_text().splitlines()]
+    for r in items:
+        r["answers"][0] = "わかりません。"
+    (run_b / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in items))
+
+    args = ["report", str(run_a), str(run_b), "--out", str(out), "--judge", "gemma-3-270m",
+            "--judge-max-new-tokens", "4", "--threads", "2"]  # fmt: skip
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    table = (out / PAIRWISE_FILE).read_text(encoding="utf-8")
+    assert "| run A | run B | questions | A wins | ties | B wins |" in table
+    assert "## Single-answer grading (Table 5 layout)" in table
+    pairs = json.loads((out / "pairwise_items.json").read_text(encoding="utf-8"))
+    assert [p["id"] for p in pairs] == [r["id"] for r in items]
+    for p in pairs:
+        x_first, y_first = p["judge_inputs"]  # run A's answer shown first, then second
+        assert x_first.index("わかりません。") > y_first.index("わかりません。")
+        assert len(p["verdicts"]) == 2 and p["winner"] in ("x", "y", "tie")
+    cached = (out / PAIRWISE_ITEMS).read_text(encoding="utf-8")
+    assert len(cached.splitlines()) == 4  # 2 questions x 2 orders
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and (out / PAIRWISE_ITEMS).read_text(encoding="utf-8") == cached
+    assert (out / PAIRWISE_FILE).read_text(encoding="utf-8") == table
