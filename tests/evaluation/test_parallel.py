@@ -146,3 +146,41 @@ def test_ray_options_without_workers_exit_2(tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert "--workers" in result.stderr
+
+
+def test_generation_command_on_workers_matches_in_process(ray_session, tmp_path):
+    """`culturebank-questions --workers 2`: the pipeline's generate() calls run on the actors
+    (chunks of 4 prompts), and its greedy output file equals the in-process command's."""
+    from typer.testing import CliRunner
+
+    from culturealign.cli import app
+
+    def build(out, *extra):
+        args = ["culturebank-questions", "--model", MODEL, "--out", str(out), "--limit", "6",
+                "--tries", "1", "--max-new-tokens", "6", "--threads", "1", *extra]  # fmt: skip
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return out.read_text(encoding="utf-8")
+
+    from culturealign.judging import culturebank
+
+    greedy = replace(culturebank.QUESTION_GENERATION_CONFIG, temperature=0.0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(culturebank, "QUESTION_GENERATION_CONFIG", greedy)
+        local = build(tmp_path / "local.jsonl")
+        pooled = build(tmp_path / "pooled.jsonl", "--workers", "2")
+    assert pooled == local and len(local.splitlines()) == 6
+
+
+@pytest.mark.slow
+def test_pooled_sampling_does_not_depend_on_the_worker_count(ray_session):
+    from culturealign.evaluation.parallel import generation_model
+    from culturealign.models.base import GenerationConfig
+
+    prompts = [f"Question {i}: is it wrong to lie to a friend? Answer:" for i in range(6)]
+    generation = GenerationConfig(max_new_tokens=3, temperature=1.0, top_p=0.9, seed=7)
+    outputs = []
+    for workers in (1, 2):
+        with generation_model(MODEL, workers, OPTS) as model:
+            outputs.append(model.generate(prompts, generation))
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 6

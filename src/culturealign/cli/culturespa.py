@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from culturealign.cli.consoles import console, out
+from culturealign.cli.scale_options import RayAddress, Workers
 
 culturespa_app = typer.Typer(
     help="CultureSPA: self-generated culture questions -> aware/unaware answers -> "
@@ -21,10 +22,13 @@ Countries = Annotated[
 ]
 
 
-def _load(model: str, backend: str, threads: int | None, adapter: Path | None = None):  # noqa: ANN202
-    from culturealign.models import load_model
+def _generation_model(
+    model: str, backend: str, threads: int | None, workers: int | None, ray_address: str | None
+):  # noqa: ANN202
+    from culturealign.evaluation.parallel import generation_model
 
-    return load_model(model, backend, adapter=adapter, **({"threads": threads} if threads else {}))
+    options = {"backend": backend, **({"threads": threads} if threads else {})}
+    return generation_model(model, workers, options, ray_address)
 
 
 def _countries(countries: str | None) -> list[str] | None:
@@ -47,6 +51,8 @@ def generate_cmd(
     ] = "model",
     backend: str = "hf",
     threads: Threads = None,
+    workers: Workers = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Step 1: Self-Instruct questions per WVS topic (parse, drop malformed, dedup)."""
     from pydantic import ValidationError
@@ -66,8 +72,11 @@ def generate_cmd(
     except (ValidationError, ValueError) as exc:
         raise CultureAlignError(f"invalid generate settings: {exc}", "see --help") from exc
     out_dir.mkdir(parents=True, exist_ok=True)
-    lm = _load(model, backend, threads) if source == "model" else None
-    stats = generate_questions(lm, cfg, out_dir, console)
+    if source == "model":
+        with _generation_model(model, backend, threads, workers, ray_address) as lm:
+            stats = generate_questions(lm, cfg, out_dir, console)
+    else:
+        stats = generate_questions(None, cfg, out_dir, console)
     for topic, s in stats["per_topic"].items():
         out.print(f"{topic}: kept {s['kept']} of {s['attempts']} attempts; dropped {s['dropped']}")
     rate = stats["questions_per_s"] or "n/a (no generation)"
@@ -84,6 +93,8 @@ def answer_cmd(
     seeds: Annotated[str, typer.Option(help="One answer pass per seed, comma-separated.")] = "42",
     backend: str = "hf",
     threads: Threads = None,
+    workers: Workers = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Step 2: culture-unaware and culture-aware answers to every question."""
     from culturealign.culturespa.answer import AnswerSettings, answer_questions
@@ -99,9 +110,8 @@ def answer_cmd(
         max_new_tokens=max_new_tokens, seeds=[int(s) for s in seeds.split(",")], **extra
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    stats = answer_questions(
-        _load(model, backend, threads), read_questions(questions), cfg, out_dir, console
-    )
+    with _generation_model(model, backend, threads, workers, ray_address) as lm:
+        stats = answer_questions(lm, read_questions(questions), cfg, out_dir, console)
     out.print(
         f"{stats['answers']} answers ({stats['parsed']} parsed), {stats['answers_per_s']} answers/s"
     )

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from culturealign.cli.consoles import console, out
+from culturealign.cli.scale_options import RayAddress
 from culturealign.errors import CultureAlignError
 
 
@@ -91,10 +92,7 @@ def eval_cmd(
             help="Shard items over N Ray actors, each holding its own model (docs/scaling.md)."
         ),
     ] = None,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(help="With --workers: join this Ray cluster (e.g. auto); else local Ray."),
-    ] = None,
+    ray_address: RayAddress = None,
     shard_size: Annotated[
         int | None,
         typer.Option(

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from culturealign.alignment.config import describe
+from culturealign.cli.scale_options import RayAddress, Workers
 from culturealign.cli.train import ReportTo, prefs_app, train_app
 from culturealign.errors import CultureAlignError
 from culturealign.rewards.config import RMConfig
@@ -101,26 +102,29 @@ def from_rm_cmd(
     batch_size: Annotated[int, typer.Option(help="Instructions per batch (2 samples each).")] = 8,
     device: Device = None,
     threads: Threads = None,
+    workers: Workers = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Sample two responses per instruction, keep the reward model's preferred one as chosen."""
-    from culturealign.models import load_model
+    from culturealign.evaluation.parallel import generation_model
     from culturealign.rewards.from_rm import Decoding, from_rm, read_instructions
     from culturealign.rewards.model import load_reward_model
 
     rows = read_instructions(instructions, column)[:limit]
     decoding = Decoding(temperature, top_p, max_new_tokens, max_instruction_tokens, seed)
-    policy = load_model(model, adapter=adapter, device=device, threads=threads)
-    rm = load_reward_model(reward_model, device=device, threads=threads)
-    summary = from_rm(
-        policy,
-        rm,
-        rows,
-        out,
-        decoding,
-        batch_size,
-        source=str(instructions),
-        on_batch=lambda done, total: console.print(f"from-rm {done}/{total} instructions"),
-    )
+    options = {"adapter": adapter, "device": device, "threads": threads}
+    with generation_model(model, workers, options, ray_address) as policy:
+        rm = load_reward_model(reward_model, device=device, threads=threads)
+        summary = from_rm(
+            policy,
+            rm,
+            rows,
+            out,
+            decoding,
+            batch_size,
+            source=str(instructions),
+            on_batch=lambda done, total: console.print(f"from-rm {done}/{total} instructions"),
+        )
     out_console.print(
         f"{summary['pairs']} pairs -> {out}; dropped {summary['dropped']} "
         f"(scores: {out.with_suffix('.scores.jsonl')})"

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,9 @@ class WorkerPool:
             raise CultureAlignError(f"--workers {workers}: needs at least 1", "pass --workers 2")
         self.model, self.workers, self.restarts = model, workers, restarts
         self.options = {k: v for k, v in (options or {}).items() if v is not None}
-        self.ray_address, self.actors, self.pids = ray_address, [], []
+        self.ray_address = ray_address
+        self.actors: list[Any] = []
+        self.pids: list[int] = []
         self._started_ray = False
 
     def __enter__(self) -> WorkerPool:
@@ -243,6 +246,35 @@ def _units(
     return [(todo[i : i + size], generation) for i in range(0, len(todo), size)]
 
 
+def generation_units(
+    prompts: Sequence[str], generation: GenerationConfig, chunk: int
+) -> list[tuple[list[str], GenerationConfig]]:
+    """Chunks of ``prompts``, chunk ``i`` drawn with ``seed + i``: the draws depend on the chunk
+    size only, never on how many workers share the chunks."""
+    from dataclasses import replace
+
+    return [
+        (list(prompts[start : start + chunk]), replace(generation, seed=generation.seed + i))
+        for i, start in enumerate(range(0, len(prompts), chunk))
+    ]
+
+
+def pool_generate(
+    pool: WorkerPool,
+    prompts: Sequence[str],
+    generation: GenerationConfig,
+    chunk: int,
+    progress: Callable[[int], None] | None = None,
+) -> list[Any]:
+    units = generation_units(prompts, generation, chunk)
+    results: list[list[Any]] = [[] for _ in units]
+    for index, outputs in pool.map("generate", units):
+        results[index] = outputs
+        if progress:
+            progress(len(outputs))
+    return [out for chunk_out in results for out in chunk_out]
+
+
 def parallel_generate(
     model: str,
     prompts: Sequence[str],
@@ -252,19 +284,54 @@ def parallel_generate(
     ray_address: str | None = None,
     chunk: int = CHUNK["generate"],
 ) -> list[Any]:
-    """``model.generate(prompts, generation)`` sharded over ``workers`` Ray actors, in order.
-
-    Chunk ``i`` is drawn with ``seed + i`` as the runner does, so the answers do not depend on
-    the number of workers. For pipelines that generate many completions (prefs, judges).
-    """
-    from dataclasses import replace
-
-    units = [
-        (list(prompts[start : start + chunk]), replace(generation, seed=generation.seed + i))
-        for i, start in enumerate(range(0, len(prompts), chunk))
-    ]
-    results: list[list[Any]] = [[] for _ in units]
+    """``model.generate(prompts, generation)`` sharded over ``workers`` Ray actors, in order
+    (chunk ``i`` drawn with ``seed + i``, as the runner does)."""
     with WorkerPool(model, workers, options, ray_address) as pool:
-        for index, outputs in pool.map("generate", units):
-            results[index] = outputs
-    return [out for chunk_out in results for out in chunk_out]
+        return pool_generate(pool, prompts, generation, chunk)
+
+
+POOLED_CHUNK = 4  # prompts per actor call: small, so one pipeline batch spreads over the actors
+
+
+class PooledModel:
+    """A local model whose ``generate`` runs on a :class:`WorkerPool`.
+
+    Generation-heavy pipelines (``prefs from-rm``, CultureSPA, translation) take it unchanged:
+    rendering, tokenizing and choice scoring stay local, each ``generate`` call is cut into
+    chunks of ``chunk`` prompts spread over the actors. Sampled outputs are the same for any
+    number of workers (they depend on ``chunk``), but not the in-process draws; greedy outputs are.
+    """
+
+    def __init__(self, local: Any, pool: WorkerPool, chunk: int = POOLED_CHUNK) -> None:
+        self.local, self.pool, self.chunk = local, pool, chunk
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        config: GenerationConfig,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[str]:
+        return pool_generate(self.pool, prompts, config, self.chunk, progress)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.local, name)
+
+
+@contextmanager
+def generation_model(
+    model: str,
+    workers: int | None,
+    options: dict[str, Any],
+    ray_address: str | None = None,
+) -> Iterator[Any]:
+    """``load_model(model, **options)``, with its ``generate`` on ``workers`` Ray actors if set."""
+    from culturealign.models import load_model
+
+    if ray_address and not workers:
+        raise CultureAlignError("--ray-address needs --workers", "add --workers N")
+    local = load_model(model, **options)
+    if not workers:
+        yield local
+        return
+    with WorkerPool(model, workers, options, ray_address) as pool:
+        yield PooledModel(local, pool)
