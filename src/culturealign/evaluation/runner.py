@@ -188,15 +188,26 @@ def pending_chunks(
         todo = [s for s in samples if s.id not in done]
         yield from ((chunk, generation) for chunk in _chunks(todo, CHUNK["choice"]))
         return
+    own = task.generation is None or generation.temperature == task.generation.temperature
     for i, chunk in enumerate(_chunks(samples, CHUNK["generate"])):
         if any(s.id not in done for s in chunk):
-            yield chunk, replace(generation, seed=generation.seed + i)
+            item_temperature = chunk[0].temperature if own else None
+            drawn = replace(generation, seed=generation.seed + i)
+            if item_temperature is not None:
+                drawn = replace(drawn, temperature=item_temperature)
+            yield chunk, drawn
 
 
 def _chunks(samples: list[Sample], size: int) -> Iterator[list[Sample]]:
+    """``size``-item chunks in scoring order; a chunk never mixes item temperatures."""
     ordered = scoring_order(samples)
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]
+    start = 0
+    while start < len(ordered):
+        end, first = start + 1, ordered[start].temperature
+        while end < len(ordered) and end - start < size and ordered[end].temperature == first:
+            end += 1
+        yield ordered[start:end]
+        start = end
 
 
 def read_records(path: Path) -> dict[str, ItemRecord]:
@@ -226,10 +237,16 @@ def _jsonable(obj: Any) -> Any:
 def scoring_order(samples: list[Sample]) -> list[Sample]:
     """The order items are scored and written in.
 
-    Grouped by shared prefix (each prefix's KV cache is built once), then length-sorted so the
-    backend batches items of similar length together.
+    Grouped by shared prefix (each prefix's KV cache is built once), then by item temperature
+    (one sampling setting per batch), then length-sorted so the backend batches items of similar
+    length together.
     """
     first_seen: dict[str, int] = {}
     for s in samples:
         first_seen.setdefault(s.request.prefix, len(first_seen))
-    return sorted(samples, key=lambda s: (first_seen[s.request.prefix], len(s.request.text)))
+
+    def key(s: Sample) -> tuple[int, float, int]:
+        temperature = -1.0 if s.temperature is None else s.temperature
+        return first_seen[s.request.prefix], temperature, len(s.request.text)
+
+    return sorted(samples, key=key)

@@ -26,6 +26,9 @@ class Sample:
     request: ChoiceRequest  # prefix + text is the full prompt; choices used in "choice" mode
     target: Any
     meta: dict[str, Any] = field(default_factory=dict)
+    # This item's sampling temperature (FastChat's per-category ones); None: the run's. A run
+    # whose temperature departs from the task's default (--temperature) applies its own to all.
+    temperature: float | None = None
 
     @property
     def prompt(self) -> str:

@@ -36,6 +36,7 @@ TEMPERATURES = {
     "math": 0.1,
     "coding": 0.1,
 }
+DEFAULT_TEMPERATURE = 0.7  # FastChat's for a category not in the table
 ANSWER_MAX_NEW_TOKENS = 1024  # FastChat gen_model_answer's default
 _TURN = "\n\n### 指示:\n{}\n\n### 応答:\n"
 _STOP = "\n### "
@@ -95,7 +96,7 @@ def answer_second_turn(
     """Turn 2 at the category's FastChat temperature (turn 1's answer in the context)."""
     if len(question.turns) < 2:
         return ""
-    temperature = TEMPERATURES.get(question.category, 0.7)  # unknown category: FastChat default
+    temperature = TEMPERATURES.get(question.category, DEFAULT_TEMPERATURE)
     config = GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
     prompt = conversation.render(model, list(question.turns[:2]), [first])
     return clean_answer(model.generate([prompt], config)[0], conversation.chat)

@@ -170,6 +170,7 @@ def mt_bench_ja(
                     "reference": list(q.references),
                     "fastchat_temperature": mtb.TEMPERATURES.get(q.category),
                 },
+                temperature=mtb.TEMPERATURES.get(q.category, mtb.DEFAULT_TEMPERATURE),
             )
             for q in data.questions
         ]
@@ -178,8 +179,8 @@ def mt_bench_ja(
     cats = sorted({q.category for q in data.questions})
     notes = [
         *data.notes,
-        "turn 1 is drawn with the run's one generation setting (default greedy); FastChat's "
-        "per-category temperature (fastchat_temperature) is applied to turn 2 only",
+        "both turns are drawn at FastChat's per-category temperature (fastchat_temperature), "
+        "turn 1 in batches of one category; --temperature replaces it for every turn-1 answer",
         f"judge: {judge or 'the answering model itself'}; judge prompts: {judge_prompts}",
     ]
     dataset = {
