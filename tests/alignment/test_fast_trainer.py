@@ -106,3 +106,28 @@ def test_resume_after_kill_equals_uninterrupted_run_and_golden_losses(jcm_pairs,
     golden = json.loads(GOLDEN.read_text())
     assert losses == pytest.approx(golden["losses"], rel=golden["rel_tolerance"])
     assert losses[-1] < losses[0]
+
+
+def test_fused_adamw_makes_the_per_tensor_loops_update():
+    """The fused kernel (our default where torch has one) against torch's per-tensor loop."""
+    import torch
+
+    from culturealign.alignment.fast_trainer import adamw
+
+    torch.manual_seed(0)
+    shapes = [(64, 640), (640, 64), (1,)]
+    fused = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
+    plain = [torch.nn.Parameter(p.detach().clone()) for p in fused]
+    opt_fused, opt_plain = (
+        adamw(fused, 1e-2, 0.01),
+        torch.optim.AdamW(plain, 1e-2, weight_decay=0.01),
+    )
+    assert opt_fused.defaults["fused"] and not opt_plain.defaults["fused"]
+    for _ in range(3):
+        grads = [torch.randn(s) for s in shapes]
+        for params, opt in ((fused, opt_fused), (plain, opt_plain)):
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g.clone()
+            opt.step()
+    for a, b in zip(fused, plain, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)

@@ -33,6 +33,14 @@ CHECKPOINTS = "checkpoints"
 StepHook = Callable[[int, int, dict[str, Any]], None]
 
 
+def adamw(params: list[torch.nn.Parameter], lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW in one fused kernel where torch has one for the device (CPU and CUDA do), as the
+    HF Trainer's default ``adamw_torch_fused``: the per-tensor loop torch otherwise runs on CPU
+    costs ~35 ms a step over LoRA's ~250 small tensors. Same update up to float rounding."""
+    fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=fused or None)
+
+
 def step_indices(n_pairs: int, step: int, settings: TrainSettings) -> list[int]:
     """Pair indices of optimizer step ``step`` (0-based): epoch-wise seeded permutations."""
     per_epoch = math.ceil(n_pairs / settings.pairs_per_step)
@@ -76,9 +84,7 @@ def train_loop(
 
     device = next(model.parameters()).device
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        params, lr=settings.learning_rate, weight_decay=settings.weight_decay
-    )
+    optimizer = adamw(params, settings.learning_rate, settings.weight_decay)
     total = settings.total_steps(len(tokenized))
     scheduler = get_scheduler(
         settings.scheduler,

@@ -20,6 +20,7 @@ import torch
 
 from culturealign.alignment.curves import CurveLog, plot_curves
 from culturealign.alignment.fast_trainer import (
+    adamw,
     resume_checkpoint,
     save_checkpoint,
     step_indices,
@@ -121,7 +122,7 @@ def train_rm(
     model, tok = build_model(cfg)
     data = tokenize(tok, pairs, cfg)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    optimizer = adamw(params, cfg.learning_rate, cfg.weight_decay)
     total = settings.total_steps(len(data))
     scheduler = get_scheduler(
         cfg.scheduler,
