@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,7 +25,7 @@ Countries = Annotated[
 
 def _generation_model(
     model: str, backend: str, threads: int | None, workers: int | None, ray_address: str | None
-):  # noqa: ANN202
+) -> AbstractContextManager[Any]:
     from culturealign.evaluation.parallel import generation_model
 
     options = {"backend": backend, **({"threads": threads} if threads else {})}
