@@ -41,16 +41,16 @@ def _losses(folder) -> list[tuple[int, float]]:
 
 @pytest.fixture(scope="module")
 def trained_rm(tmp_path_factory):
-    """An RM trained 3 steps straight through, and one interrupted after step 2 then resumed."""
+    """An RM trained 3 steps straight through, and one interrupted in step 3, then resumed."""
     root = tmp_path_factory.mktemp("rm")
     straight = train_rm(_rm_config(root / "straight"))
 
-    def stop_after_two(step, total, record):
-        if step == 2:
+    def stop_in_step_three(step, total, record):
+        if step == 3:  # step 3 computed and logged, not saved: the last checkpoint is step 2
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train_rm(_rm_config(root / "resumed"), on_step=stop_after_two)
+        train_rm(_rm_config(root / "resumed"), on_step=stop_in_step_three)
     resumed = train_rm(_rm_config(root / "resumed"))
     return root, straight, resumed
 
