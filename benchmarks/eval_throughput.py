@@ -102,6 +102,7 @@ class _FastPathClock:
         "encode_piece": "tokenize",
         "_prefix_state": "prefix encode",
         "_run": "batch forward",
+        "_run_body": "batch forward",
     }
 
     def __init__(self) -> None:
@@ -548,7 +549,9 @@ def _side_line(label: str, runs: list[dict[str, Any]], n: int, extra: str = "") 
 def _breakdown(run: dict[str, Any]) -> str:
     """Where the median culturealign run spent its time (seconds)."""
     c, m = run["components"], run["marks"]
-    head = c.get("LM head in batch forward", 0.0)
+    head_in_forward = c.get("LM head in batch forward", 0.0)  # choices' later tokens
+    head_after = c.get("LM head in scoring", 0.0)  # first tokens: one head call for many rows
+    head = head_in_forward + head_after
     parts = {
         "import": m["imported"],
         "tokenizer load": c.get("tokenizer load", 0.0),
@@ -557,12 +560,12 @@ def _breakdown(run: dict[str, Any]) -> str:
         - c.get("tokenizer load", 0.0),
         "tokenize": c.get("tokenize", 0.0),
         "prefix encode": c.get("prefix encode", 0.0),
-        "batch forward (body)": c.get("batch forward", 0.0) - head,
+        "batch forward (body)": c.get("batch forward", 0.0) - head_in_forward,
         "LM head": head,
     }
     outside = ("scoring", "tokenizer load")
     inside = sum(v for k, v in c.items() if k not in outside and not k.startswith("LM head"))
-    parts["rest of scoring (cache copy, log-softmax)"] = c.get("scoring", 0.0) - inside
+    parts["rest of scoring (cache copy, log-softmax)"] = c.get("scoring", 0.0) - inside - head_after
     parts["task, prompts, writing results"] = m["done"] - m["loaded"] - c.get("scoring", 0.0)
     total = run["wall_s"]
     parts["process start, exit"] = total - m["done"]

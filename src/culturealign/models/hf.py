@@ -12,8 +12,10 @@ plain "forward the whole prompt for every choice" loop:
   common case, batch as before;
 * every choice's first token is read from the request's last position (one forward per request
   when all choices are single tokens); longer choices continue from that batch's KV cache;
-* the LM head runs only at the positions whose logits are needed (``logits_to_keep``): gemma-3's
-  262k-entry vocabulary makes the head costlier than the transformer body at every position.
+* the LM head runs only at the positions whose logits are needed: gemma-3's 262k-entry
+  vocabulary makes it costlier than the body at every position; and once for up to 256 rows
+  of many batches (``HeadQueue``), since on CPU reading its weight (671 MB) costs more than
+  its arithmetic on one batch's ~25 rows.
 
 :func:`plain_choice_logprobs` is the reference: a full forward per choice over the prompt
 tokenized as one string plus the choice tokenized alone (lm-evaluation-harness's convention).
@@ -39,7 +41,7 @@ from culturealign.models.base import (
     ModelInfo,
     Progress,
 )
-from culturealign.models.batching import Encoded, length_batches
+from culturealign.models.batching import HEAD_ROWS, Encoded, HeadQueue, length_batches
 from culturealign.models.compat import (
     available_cores,
     cache_keyword,
@@ -122,13 +124,17 @@ class HFModel:
             key, row = self._split_at_cache(req.prefix, req.text)
             choices = [self.encode_piece(c) for c in req.choices]
             groups.setdefault(key, []).append(Encoded(i, row, choices))
+        waiting = HeadQueue()
         for key, items in groups.items():
             prefix_ids, cache = self._prefix_state(key) if key else ([0], None)
             past = len(prefix_ids) - 1
             for batch in length_batches(items, self.token_budget, past, self._window):
-                self._score_batch(cache, past, batch, out)
+                waiting.add(batch, *self._score_batch(cache, past, batch))
+                if waiting.rows >= HEAD_ROWS:
+                    waiting.flush(self._head_logp, out)
                 if progress:
                     progress(len(batch))
+        waiting.flush(self._head_logp, out)
         return out
 
     def _split_at_cache(self, prefix: str, text: str) -> tuple[str, list[int]]:
@@ -170,11 +176,11 @@ class HFModel:
         return DynamicCache(config=self.model.config)
 
     def _score_batch(
-        self, cache: Any, past: int, batch: list[Encoded], out: list[list[float]]
-    ) -> None:
-        """Every choice's first token is read from each row's last position; only choices
-        longer than one token need a second, short forward over their remaining tokens,
-        which continues from this batch's KV cache instead of re-running the prompt."""
+        self, cache: Any, past: int, batch: list[Encoded]
+    ) -> tuple[torch.Tensor, dict[tuple[int, int], float]]:
+        """Each row's last hidden state (choices' first tokens are read from it after the LM
+        head, see ``HeadQueue``), and by (row, choice) the log-prob of the other tokens of
+        longer choices: a short forward continuing from this batch's KV cache."""
         multi = [(b, k) for b, e in enumerate(batch) for k, c in enumerate(e.choices) if len(c) > 1]
         kv = None
         if cache is not None:
@@ -182,22 +188,27 @@ class HFModel:
             kv.batch_repeat_interleave(len(batch))
         elif multi:
             kv = self._new_cache()
-        logp, mask = self._forward_tail(kv, past, [e.row for e in batch])
-        for b, e in enumerate(batch):
-            out[e.index] = [float(logp[b, -1, c[0]]) for c in e.choices]
+        hidden, mask = self._forward_tail(kv, past, [e.row for e in batch])
+        rest: dict[tuple[int, int], float] = {}
         if multi:
-            rest = self._continue(kv, mask, [batch[b].choices[k] for b, k in multi], multi)
-            for (b, k), score in zip(multi, rest, strict=True):
-                out[batch[b].index][k] += score
+            scores = self._continue(kv, mask, [batch[b].choices[k] for b, k in multi], multi)
+            rest = dict(zip(multi, scores, strict=True))
+        return hidden, rest
+
+    def _head_logp(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Log-softmax of the LM head over ``hidden`` (rows x hidden size), on the CPU."""
+        logits = self.model.get_output_embeddings()(hidden)
+        cap = getattr(self.model.config, "final_logit_softcapping", None)
+        if cap:  # Gemma 2's, applied by its forward after the head
+            logits = torch.tanh(logits / cap) * cap
+        return torch.log_softmax(logits.float(), dim=-1).cpu()
 
     def _forward_tail(
         self, kv: Any, past: int, rows: list[list[int]]
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Forward left-padded ``rows`` after ``past`` cached tokens; log-softmax of the last.
-
-        Left padding puts every row's last token at the same position, so ``logits_to_keep=1``
-        skips the LM head everywhere else. Pads sit between prefix and row and are masked.
-        """
+        """The decoder body over left-padded ``rows`` after ``past`` cached tokens: each row's
+        last hidden state (left padding puts all last tokens at one position; pads between
+        prefix and row are masked). The LM head runs later, on many batches' rows at once."""
         width = max(len(r) for r in rows)
         ids = torch.full((len(rows), width), self._pad, dtype=torch.long)
         mask = torch.zeros((len(rows), past + width), dtype=torch.long)
@@ -207,8 +218,7 @@ class HFModel:
             mask[b, past + width - len(r) :] = 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, past:]
         self._count(ids.numel(), sum(len(r) for r in rows), len(rows))
-        logits = self._run(ids, mask, positions, kv, keep=1)
-        return torch.log_softmax(logits.float(), dim=-1).cpu(), mask
+        return self._run_body(ids, mask, positions, kv)[:, -1], mask
 
     def _continue(
         self, kv: Any, mask: torch.Tensor, choices: list[list[int]], rows: list[tuple[int, int]]
@@ -247,6 +257,19 @@ class HFModel:
             **{self._cache_kw: kv},
         ).logits
         return logits
+
+    def _run_body(
+        self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, kv: Any
+    ) -> torch.Tensor:
+        dev = self.device
+        hidden: torch.Tensor = self.model.get_decoder()(
+            input_ids=ids.to(dev),
+            attention_mask=mask.to(dev),
+            position_ids=positions.to(dev),
+            use_cache=kv is not None,
+            **{self._cache_kw: kv},
+        ).last_hidden_state
+        return hidden
 
     # -- generation ------------------------------------------------------------------------
     @torch.inference_mode()
