@@ -44,7 +44,8 @@ TINY_DEMO = {  # the demo spec's shape (two baselines, DPO rows, two test sets) 
 
 
 def _strict(*args: str) -> str:
-    """Run the CLI under the strict filters; return its stderr after checking it is clean."""
+    """Run the CLI under the strict filters; return its stderr after checking it is clean
+    (no warning, and no raw log dict such as transformers' PrinterCallback prints)."""
     res = subprocess.run(
         [sys.executable, "-c", STRICT, *args],
         capture_output=True,
@@ -55,6 +56,7 @@ def _strict(*args: str) -> str:
     assert res.returncode == 0, res.stderr[-3000:]
     for kind in ("FutureWarning", "DeprecationWarning", "UserWarning"):
         assert kind not in res.stderr, res.stderr[-3000:]
+    assert "{'loss'" not in res.stdout + res.stderr, res.stdout[-3000:]
     return res.stderr
 
 

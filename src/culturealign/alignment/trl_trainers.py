@@ -76,7 +76,7 @@ def trl_dpo_trainer(
 
     fields = training_args(settings, out, device) | {"beta": beta, "dataset_num_proc": None}
     with quiet_library_deprecations():
-        return (trainer_cls or DPOTrainer)(
+        trainer = (trainer_cls or DPOTrainer)(
             model=model,
             args=trl_config(DPOConfig, fields | trl_args),
             train_dataset=preference_dataset(rows),
@@ -84,6 +84,7 @@ def trl_dpo_trainer(
             callbacks=list(callbacks),
             peft_config=lora_config(settings.lora),
         )
+    return _without_log_printer(trainer)
 
 
 def trl_sft_trainer(
@@ -104,7 +105,7 @@ def trl_sft_trainer(
 
     fields = training_args(settings, out, device) | {"completion_only_loss": completion_only_loss}
     with quiet_library_deprecations():
-        return SFTTrainer(
+        trainer = SFTTrainer(
             model=model,
             args=trl_config(SFTConfig, fields | trl_args),
             train_dataset=Dataset.from_list(list(rows)),
@@ -112,6 +113,16 @@ def trl_sft_trainer(
             callbacks=list(callbacks),
             peft_config=lora_config(settings.lora),
         )
+    return _without_log_printer(trainer)
+
+
+def _without_log_printer(trainer: Any) -> Any:
+    """Drop transformers' ``PrinterCallback``: with its bars off (our quiet logging level) it
+    prints every log dict raw to stdout; the step lines of ``log_callback`` already say it."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+    return trainer
 
 
 # transformers 5 renamed gradient checkpointing to activation checkpointing and warns when a
