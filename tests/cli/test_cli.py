@@ -233,3 +233,26 @@ def test_kill_9_midway_then_resume(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_items"] == 400
     assert "| jcm (3-shot) | gemma-3-270m |" in r.stdout
+
+
+def _command_paths(command, path=()):
+    yield path
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from _command_paths(sub, (*path, name))
+
+
+def test_every_command_help_renders():
+    """``--help`` of every command and subcommand prints (rich reads help text as markup: a
+    stray ``[/word]`` in one option's help once crashed ``train rm --help``)."""
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from culturealign.cli import app
+
+    paths = list(_command_paths(get_command(app)))
+    assert len(paths) > 20
+    runner = CliRunner()
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output[-500:], result.exception)
+        assert "Usage" in result.output, path

@@ -10,6 +10,9 @@ completions are a token or two, nearly all of that is the prompt, done four to f
   and their KV cache shared by all rows, as the evaluation backend does for few-shot prefixes
   (not when the batch is wider than a sliding attention window and padded, see
   :func:`pair_logps`);
+* the completion tokens of chosen and rejected ride in the prompt's forward, after its last
+  token, with a 4-D mask that keeps each completion to its prompt and itself (so no KV cache
+  is copied per completion, and no second, tiny forward runs; :func:`_joint_states`);
 * the LM head runs only where a completion token is predicted, once per batch over those hidden
   states joined (none for the shared prefix): with gemma-3's 262k-entry vocabulary the head is
   the costliest layer per position, and each pass reads its 671 MB weight forward and backward;
@@ -127,34 +130,45 @@ def pair_logps(model: Any, batch: PairBatch) -> tuple[torch.Tensor, torch.Tensor
     body = base.get_decoder()  # LoRA layers sit inside it, so calling it directly trains them
     b, shared = batch.size, batch.prefix_ids.shape[1]
     tail = batch.completion_ids.shape[1] - 1
-    cache = DynamicCache(config=base.config) if tail or shared else None
+    joint = tail > 0 and _joint_fits(base, batch)
+    cache = DynamicCache(config=base.config) if shared or (tail and not joint) else None
     kw = {cache_keyword(body): cache} if cache is not None else {}
     if shared:
         # One forward for the instruction every row starts with; its KV cache is repeated per
         # row and stays in the autograd graph, so LoRA gradients flow through it as usual.
         body(input_ids=batch.prefix_ids, use_cache=True, **kw)
         cache.batch_repeat_interleave(b)
-    mask = torch.cat([batch.prompt_mask.new_ones((b, shared)), batch.prompt_mask], dim=1)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
-    last = body(
-        input_ids=batch.prompt_ids,
-        attention_mask=mask,
-        position_ids=positions,
-        use_cache=cache is not None,
-        **kw,
-    ).last_hidden_state[:, -1]
+    if joint:
+        last, tails = _joint_states(body, base, batch, kw)
+    else:
+        last = _prompt_states(body, batch, kw)
+        tails = _tail_states(body, batch, cache, tail, kw) if tail else None
     # The last prompt position predicts the first completion token of chosen and rejected alike.
     states, targets = [last], [batch.completion_ids[:, 0].view(b, 2)]
     rows = torch.empty(0, dtype=torch.long, device=last.device)
-    if tail:
+    if tails is not None:
         real = batch.completion_mask[:, 1:].bool()  # pads add nothing: no head there
         rows = real.nonzero()[:, 0]
-        states.append(_tail_states(body, batch, cache, tail, kw)[real])
+        states.append(tails[real])
         targets.append(batch.completion_ids[:, 1:][real].view(-1, 1))
     logps = _token_logps(base, states, targets)
     first = logps[0].reshape(2 * b) * batch.completion_mask[:, 0]
-    per_row = first if not tail else first.index_add(0, rows, logps[1].squeeze(-1))
+    per_row = first if tails is None else first.index_add(0, rows, logps[1].squeeze(-1))
     return per_row[0::2], per_row[1::2]
+
+
+def _prompt_states(body: Any, batch: PairBatch, kw: dict[str, Any]) -> torch.Tensor:
+    """Hidden state ``[B, H]`` at each prompt's last token (after the cached shared prefix)."""
+    b, shared = batch.size, batch.prefix_ids.shape[1]
+    mask = torch.cat([batch.prompt_mask.new_ones((b, shared)), batch.prompt_mask], dim=1)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, shared:]
+    return body(
+        input_ids=batch.prompt_ids,
+        attention_mask=mask,
+        position_ids=positions,
+        use_cache=bool(kw),
+        **kw,
+    ).last_hidden_state[:, -1]
 
 
 def _token_logps(
@@ -170,7 +184,7 @@ def _token_logps(
     cap = getattr(base.config, "final_logit_softcapping", None)
     if cap is not None:
         logits = torch.tanh(logits / cap) * cap
-    logp = torch.log_softmax(logits.float(), dim=-1)
+    logp = torch.log_softmax(logits.to(torch.promote_types(logits.dtype, torch.float32)), -1)
     out, start = [], 0
     for s, t in zip(states, targets, strict=True):
         out.append(logp[start : start + s.shape[0]].gather(-1, t))
@@ -229,6 +243,75 @@ def _tail_states(
         use_cache=True,
         **kw,
     ).last_hidden_state
+
+
+def _joint_fits(base: Any, batch: PairBatch) -> bool:
+    """Whether prompt and both tails can share one forward under a custom 4-D mask.
+
+    transformers applies such a mask as given, for every layer: only the SDPA and eager
+    kernels take one, and a sliding window is then not applied, which changes nothing only
+    while every row fits in the window.
+    """
+    kernel = getattr(base.config, "_attn_implementation", None)
+    window = sliding_window(base)
+    reach = batch.prefix_ids.shape[1] + batch.prompt_ids.shape[1] + batch.completion_ids.shape[1]
+    return kernel in ("sdpa", "eager") and (window is None or reach - 1 <= window)
+
+
+def _joint_states(
+    body: Any, base: Any, batch: PairBatch, kw: dict[str, Any]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One forward over ``[prompt | chosen tail | rejected tail]`` per pair.
+
+    Returns the last prompt state ``[B, H]`` and the tail states ``[2B, C-1, H]`` (rows
+    interleaved chosen/rejected as ``completion_ids``). Both tails start at the position after
+    the prompt and see the prefix, the prompt and their own earlier tokens only, exactly what
+    a forward over prompt + completion sees.
+    """
+    b, width, tail = batch.size, batch.prompt_ids.shape[1], batch.completion_ids.shape[1] - 1
+    comp = batch.completion_ids[:, :-1]
+    ids = torch.cat([batch.prompt_ids, comp[0::2], comp[1::2]], dim=1)
+    shared = batch.prefix_ids.shape[1]
+    mask = torch.cat([batch.prompt_mask.new_ones((b, shared)), batch.prompt_mask], dim=1)
+    start = mask.sum(-1, keepdim=True)
+    after = start + torch.arange(tail, device=start.device)
+    positions = torch.cat([(mask.cumsum(-1) - 1).clamp(min=0)[:, shared:], after, after], dim=1)
+    hidden = body(
+        input_ids=ids,
+        attention_mask=_joint_mask(batch, base.config, base.dtype),
+        position_ids=positions,
+        use_cache=bool(kw),
+        **kw,
+    ).last_hidden_state
+    tails = torch.stack([hidden[:, width : width + tail], hidden[:, width + tail :]], dim=1)
+    return hidden[:, width - 1], tails.reshape(2 * b, tail, -1)
+
+
+def _joint_mask(batch: PairBatch, config: Any, dtype: torch.dtype) -> torch.Tensor:
+    """``[B, 1, Q, S + Q]`` mask for :func:`_joint_states` (bool for SDPA, additive for eager).
+
+    Keys: the shared prefix (all), the prompt (causal, pads masked), each tail (causal within
+    itself, seen only by its own tail). A pad query also sees itself, so no row is empty.
+    """
+    b, width = batch.prompt_ids.shape
+    tail, shared = batch.completion_ids.shape[1] - 1, batch.prefix_ids.shape[1]
+    device = batch.prompt_ids.device
+    segment = torch.tensor([0] * width + [1] * tail + [2] * tail, device=device)
+    index = torch.cat([torch.arange(width, device=device), torch.arange(tail, device=device)])
+    index = torch.cat([index, index[width:]])
+    causal = index[None, :] <= index[:, None]
+    q, k = segment[:, None], segment[None, :]
+    allowed = ((k == 0) & ((q > 0) | causal)) | ((k == q) & (k > 0) & causal)
+    real = torch.cat([batch.prompt_mask.bool(), allowed.new_ones((b, 2 * tail))], dim=1)
+    rows = (allowed[None] & real[:, None, :]) | torch.eye(
+        len(segment), dtype=torch.bool, device=device
+    )
+    rows = torch.cat([rows.new_ones((b, len(segment), shared)), rows], dim=2)[:, None]
+    if getattr(config, "_attn_implementation", None) == "sdpa":
+        return rows
+    return torch.zeros(rows.shape, dtype=dtype, device=device).masked_fill(
+        ~rows, torch.finfo(dtype).min
+    )
 
 
 @torch.inference_mode()
