@@ -35,6 +35,7 @@ RANKS = {
     "reports": 6,
     "culturespa": 7,
     "wvs_study": 7,
+    "culturebank_sft": 7,
     "cli": 8,
     "__main__": 9,
 }

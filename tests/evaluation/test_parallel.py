@@ -184,3 +184,36 @@ def test_pooled_sampling_does_not_depend_on_the_worker_count(ray_session):
         with generation_model(MODEL, workers, OPTS) as model:
             outputs.append(model.generate(prompts, generation))
     assert outputs[0] == outputs[1] and len(outputs[0]) == 6
+
+
+def test_translate_on_workers_matches_in_process(ray_session, tmp_path, monkeypatch):
+    """`translate --translator lm:... --workers 2`: the LLM translator's generate() runs on the
+    actors, and the translated file equals the in-process one (greedy). Each run gets its own
+    sentence cache, so the second cannot simply read the first's translations."""
+    from typer.testing import CliRunner
+
+    from culturealign.cli import app
+
+    def translate(name, *extra):
+        monkeypatch.setenv("CULTUREALIGN_CACHE", str(tmp_path / f"cache-{name}"))
+        out = tmp_path / f"{name}.jsonl"
+        args = ["translate", "jcm", "--to", "en", "--translator", f"lm:{MODEL}", "--limit", "4",
+                "--max-new-tokens", "8", "--batch-size", "2", "--threads", "1",
+                "--out", str(out), *extra]  # fmt: skip
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line)["text"] for line in out.read_text("utf-8").splitlines()]
+
+    local = translate("local")
+    pooled = translate("pooled", "--workers", "2")
+    assert pooled == local and len(local) == 4 and all(local)
+
+
+def test_translate_workers_need_an_lm_translator(tmp_path):
+    result = run_cli(
+        "translate", "jcm", "--to", "en", "--translator", "seq2seq:facebook/m2m100_418M",
+        "--limit", "2", "--workers", "2", "--out", str(tmp_path / "x.jsonl"),
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "lm:" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x.jsonl").exists()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+
+from culturealign.cli.scale_options import RayAddress, Workers
 
 console = Console(stderr=True)
 
@@ -55,6 +59,8 @@ def translate(
             help="Translator for the way back (default: same as --translator, or the study's)."
         ),
     ] = None,
+    workers: Workers = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Translate a dataset's text column; labels, ids and other columns are carried over."""
     from culturealign.translation import make_translator
@@ -69,34 +75,62 @@ def translate(
         threads=threads,
     )
     name = translator or _default(src, to)
-    forward = make_translator(name, src, to, options)
-    meta = _run(rows, forward, out, meta_source, text_column)
-    console.print(
-        f"wrote {out} ({meta['rows']} rows, {meta['cache_hits']} from cache, "
-        f"{meta['seconds']} s wall, {meta['cpu_seconds']} s CPU); provenance: {meta_path(out)}"
-    )
-    if check:
-        from culturealign.paths import write_json_atomic
-        from culturealign.translation import round_trip
-        from culturealign.translation.quality import sample
-
-        back_opts = {k: v for k, v in options.items() if k in ("threads", "batch_size")}
-        backward = make_translator(
-            back_translator or translator or _default(to, src),
-            to,
-            src,
-            {**options, **back_opts} if back_translator is None else back_opts,
-        )
-        texts = [str(r.get(text_column) or "") for r in rows]
-        report = round_trip(forward, backward, sample(texts, check_sample), src)
-        report["all_rows"] = meta["failure_shares"]
-        write_json_atomic(out.with_name(out.name + ".check.json"), report)
-        shares = report["all_rows"]
+    with _pooled_lm(name, workers, threads, ray_address) as lm:
+        forward = make_translator(name, src, to, options | ({"lm": lm} if lm else {}))
+        meta = _run(rows, forward, out, meta_source, text_column)
         console.print(
-            f"round trip {src}->{to}->{src} on {report['sentences']} sentences: "
-            f"chrF {report['chrf']}, BLEU {report['bleu']}; all rows: empty {shares['empty']:.1%}, "
-            f"unchanged {shares['unchanged']:.1%}, wrong script {shares['wrong_script']:.1%}"
+            f"wrote {out} ({meta['rows']} rows, {meta['cache_hits']} from cache, "
+            f"{meta['seconds']} s wall, {meta['cpu_seconds']} s CPU); provenance: {meta_path(out)}"
         )
+        if check:
+            from culturealign.paths import write_json_atomic
+            from culturealign.translation import round_trip
+            from culturealign.translation.quality import sample
+
+            back_opts = {k: v for k, v in options.items() if k in ("threads", "batch_size")}
+            same = {**options, **({"lm": lm} if lm else {})}  # the way back on the same model
+            backward = make_translator(
+                back_translator or translator or _default(to, src),
+                to,
+                src,
+                same if back_translator is None else back_opts,
+            )
+            texts = [str(r.get(text_column) or "") for r in rows]
+            report = round_trip(forward, backward, sample(texts, check_sample), src)
+            report["all_rows"] = meta["failure_shares"]
+            write_json_atomic(out.with_name(out.name + ".check.json"), report)
+            shares = report["all_rows"]
+            console.print(
+                f"round trip {src}->{to}->{src} on {report['sentences']} sentences: "
+                f"chrF {report['chrf']}, BLEU {report['bleu']}; "
+                f"all rows: empty {shares['empty']:.1%}, unchanged {shares['unchanged']:.1%}, "
+                f"wrong script {shares['wrong_script']:.1%}"
+            )
+
+
+@contextmanager
+def _pooled_lm(
+    name: str, workers: int | None, threads: int | None, ray_address: str | None
+) -> Iterator[Any]:
+    """With ``--workers``: the ``lm:`` translator's model, generating on Ray actors; else None
+    (the translator loads its model itself)."""
+    from culturealign.errors import CultureAlignError
+    from culturealign.evaluation.parallel import generation_model
+    from culturealign.translation.translators import translator_kind
+
+    if not workers and not ray_address:
+        yield None
+        return
+    kind, model = translator_kind(name)
+    if kind != "lm":
+        raise CultureAlignError(
+            "--workers spreads an lm: translator over Ray actors; a seq2seq translator runs "
+            "in this process",
+            "drop --workers, or use --translator lm:<model>",
+        )
+    options = {"threads": threads} if threads else {}
+    with generation_model(model, workers, options, ray_address) as lm:
+        yield lm
 
 
 def _default(src: str, to: str) -> str:

@@ -86,8 +86,8 @@ class Pipeline:
 
     def adapters(self, data: Path) -> dict[str, Path]:
         from culturealign.alignment.recipes.common import RUNTIME_FIELDS
+        from culturealign.alignment.recipes.sft_adapter import sft_config, train_adapter
         from culturealign.culturespa.filter import JOINT
-        from culturealign.culturespa.train import sft_config, train_adapter
 
         sets = {}
         if "joint" in self.spec.train.adapters:

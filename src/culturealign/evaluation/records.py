@@ -142,6 +142,9 @@ class RunSummary(BaseModel):
     mode: Mode
     generation: dict[str, Any] | None = Field(description="sampling settings in generate mode")
     table_columns: list[str]
+    item_value: str = Field(
+        "correct", description="the per-item field whose mean is table_columns[0]"
+    )
     n_items: int
     metrics: dict[str, Any]
     generation_departs_from_task: dict[str, dict[str, Any]] | None = None

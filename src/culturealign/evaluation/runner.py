@@ -121,6 +121,7 @@ def identity_for(task: Task, info: dict[str, Any], generation: GenerationConfig)
         "mode": task.scorer.mode,
         "generation": asdict(generation) if task.scorer.mode == "generate" else None,
         "table_columns": list(task.table_columns),
+        "item_value": task.item_value,
     }
 
 

@@ -57,6 +57,9 @@ class Task:
     generation: GenerationConfig | None = None  # the paper's sampling settings, if any
     # extra files written after the summary (lazily importing culturealign.reports)
     report: Callable[[Path, RunSummary], list[Path]] | None = None
+    # The per-item field whose mean is the headline (table_columns[0]): experiment reports
+    # compare two rows item by item on it. None marks an unrated item (left out).
+    item_value: str = "correct"
 
 
 TASKS: dict[str, Callable[..., Task]] = {}

@@ -20,6 +20,7 @@ GRID = "grid"
 PIPELINES = {
     "culturespa": "culturealign.culturespa.pipeline",
     "wvs-study": "culturealign.wvs_study.pipeline",
+    "culturebank-sft": "culturealign.culturebank_sft.pipeline",
 }
 
 

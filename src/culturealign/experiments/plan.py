@@ -144,10 +144,16 @@ def _model_identity(model: ModelSpec) -> dict[str, Any]:
 
 
 def _task_or_reason(ev: EvaluationSpec, shots: int) -> Task | str:
-    from culturealign.evaluation import build_task
+    """The column's task for a row asked with ``shots`` examples (tasks without few-shot
+    examples, such as the judged ones, are the same for every row)."""
+    import inspect
 
+    from culturealign.evaluation import build_task, registered_tasks
+
+    takes_shots = "shots" in inspect.signature(registered_tasks()[ev.task]).parameters
+    options = {**ev.options, "shots": shots} if takes_shots else dict(ev.options)
     try:
-        return build_task(ev.task, {**ev.options, "shots": shots})
+        return build_task(ev.task, options)
     except CultureAlignError as exc:
         return _reason(exc)
 

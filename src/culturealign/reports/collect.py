@@ -32,6 +32,11 @@ class CellResult:
     def metric(self, name: str) -> dict[str, float] | None:
         return self.summary.metric(name) if self.summary else None
 
+    @property
+    def headline(self) -> str | None:
+        """The task's first table column: ``accuracy`` for judgements, else e.g. ``average``."""
+        return self.summary.table_columns[0] if self.summary else None
+
 
 @dataclass
 class RunResults:
@@ -55,6 +60,11 @@ class RunResults:
     @property
     def aligned_rows(self) -> list[str]:
         return [r["label"] for r in self.rows if r["kind"] == "aligned"]
+
+    def headline(self, model: str, column: str) -> str:
+        """A test set's headline metric (any finished cell's; ``accuracy`` if none is)."""
+        cells = (self.cell(model, row, column) for row in self.row_labels)
+        return next((c.headline for c in cells if c.headline), "accuracy")
 
     def kind(self, row: str) -> str:
         return str(next(r["kind"] for r in self.rows if r["label"] == row))
@@ -97,12 +107,16 @@ def _load_cell(path: Path, cell: dict[str, Any]) -> CellResult:
         result.reason = "stage not finished: re-run `culturealign run` to complete it"
         return result
     result.summary = read_summary(summary_file)
-    result.items = _item_frame(folder / ITEMS_FILE)
+    result.items = _item_frame(folder / ITEMS_FILE, result.summary.item_value)
     return result
 
 
-def _item_frame(path: Path) -> pd.DataFrame:
-    """The judgement columns of a cell's items, indexed by id (the tables need nothing else)."""
-    rows = [{c: r.get(c) for c in ITEM_COLUMNS} for r in read_items(path)]
-    frame = pd.DataFrame.from_records(rows, columns=ITEM_COLUMNS)
+def _item_frame(path: Path, value: str = "correct") -> pd.DataFrame:
+    """The judgement columns of a cell's items, indexed by id, and ``value``: the per-item
+    field whose mean is the cell's headline (NaN where unrated)."""
+    rows = [
+        {**{c: r.get(c) for c in ITEM_COLUMNS}, "value": r.get(value)} for r in read_items(path)
+    ]
+    frame = pd.DataFrame.from_records(rows, columns=[*ITEM_COLUMNS, "value"])
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(float)
     return frame.set_index("id").sort_index()

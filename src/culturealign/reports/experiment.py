@@ -94,7 +94,7 @@ def _setup(run: RunResults) -> Table:
             task, data = cell.summary.task, cell.summary.dataset
             body.append(
                 [Fmt(row), Fmt(col), Fmt(f"{task.name} v{task.version}"),
-                 Fmt(f"{data['name']}/{data['split']}"), Fmt(str(cell.summary.n_items)),
+                 Fmt(f"{data['name']}/{data.get('split', '-')}"), Fmt(str(cell.summary.n_items)),
                  Fmt(str(task.args.get("shots"))), Fmt(str(task.args.get("prompt_language"))),
                  Fmt(cell.summary.mode), Fmt(str(data.get("sha256", ""))[:12])]
             )  # fmt: skip

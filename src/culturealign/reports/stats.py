@@ -46,6 +46,26 @@ def accuracy_difference(correct_a: ArrayLike, correct_b: ArrayLike, seed: int = 
     return bootstrap(_mean, diff, seed=seed)
 
 
+def mean_estimate(values: ArrayLike, seed: int = 0) -> Estimate:
+    """Mean of per-item scores (a judge's ratings) with a percentile bootstrap 95% CI."""
+    return bootstrap(_mean, np.asarray(values, dtype=float), seed=seed)
+
+
+def score_difference(
+    values_a: ArrayLike, values_b: ArrayLike, seed: int = 0
+) -> tuple[Estimate, float]:
+    """Mean of B minus A over paired per-item scores: bootstrap 95% CI and the two-sided
+    Wilcoxon signed-rank p (scores on a 1-10 scale or P(Yes) need not be normal)."""
+    from scipy.stats import wilcoxon
+
+    a, b = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired samples differ in length: {a.shape} vs {b.shape}")
+    diff = b - a
+    pvalue = 1.0 if not np.any(diff) else float(wilcoxon(diff).pvalue)
+    return bootstrap(_mean, diff, seed=seed), pvalue
+
+
 def holm(pvalues: Sequence[float]) -> list[float]:
     """Holm-adjusted p-values: many row pairs are tested, so control the family-wise error."""
     from statsmodels.stats.multitest import multipletests

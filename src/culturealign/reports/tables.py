@@ -15,7 +15,14 @@ import pandas as pd
 
 from culturealign.evaluation.records import format_estimate, percent
 from culturealign.reports.collect import CellResult, RunResults
-from culturealign.reports.stats import accuracy_difference, holm, mcnemar_exact, rank_marks
+from culturealign.reports.stats import (
+    accuracy_difference,
+    holm,
+    mcnemar_exact,
+    mean_estimate,
+    rank_marks,
+    score_difference,
+)
 
 FLIP_LIST_LIMIT = 10  # flipped items listed per row and test set (all of them go to flips.csv)
 
@@ -35,29 +42,72 @@ class Table:
     notes: list[str] = field(default_factory=list)
 
 
-def study_table(run: RunResults, model: str, metric: str = "accuracy") -> Table:
-    """Rows x test sets, value [95% CI] in percent; best in each column bold, second underlined."""
+def study_table(run: RunResults, model: str) -> Table:
+    """Rows x test sets, each test set's headline with its 95% CI (accuracy in percent; a
+    judged test set's mean score, from its items); best in each column bold, second underlined."""
     reasons: list[str] = []
     columns: list[list[Fmt]] = []
-    for col in run.columns:
+    headlines = [run.headline(model, col) for col in run.columns]
+    for col, headline in zip(run.columns, headlines, strict=True):
         cells = [run.cell(model, row, col) for row in run.row_labels]
-        values = [m["value"] if (m := c.metric(metric)) else None for c in cells]
-        marks = rank_marks(values)
+        estimates = [_headline_estimate(c, headline) for c in cells]
+        marks = rank_marks([e["value"] if e else None for e in estimates])
         columns.append(
-            [_cell_fmt(c, metric, m, reasons) for c, m in zip(cells, marks, strict=True)]
+            [
+                _cell_fmt(c, e, headline, m, reasons)
+                for c, e, m in zip(cells, estimates, marks, strict=True)
+            ]
         )
     body = [[Fmt(row), *(column[i] for column in columns)] for i, row in enumerate(run.row_labels)]
+    judged = [f"{c}: {h}" for c, h in zip(run.columns, headlines, strict=True) if h != "accuracy"]
     return Table(
-        f"{model}: {metric} (%) with 95% CI",
-        ["training set", *run.columns],
+        f"{model}: accuracy (%) with 95% CI" if not judged else f"{model}: results with 95% CI",
+        [
+            "training set",
+            *(_column_label(c, h) for c, h in zip(run.columns, headlines, strict=True)),
+        ],
         body,
+        intro=""
+        if not judged
+        else "Accuracy in %; "
+        + "; ".join(judged)
+        + " (the mean over rated items with a percentile bootstrap CI).",
         notes=[f"[{n + 1}] {r}" for n, r in enumerate(reasons)],
     )
 
 
-def _cell_fmt(cell: CellResult, metric: str, mark: str | None, reasons: list[str]) -> Fmt:
+def _column_label(column: str, headline: str) -> str:
+    return column if headline == "accuracy" else f"{column} ({headline})"
+
+
+def _headline_estimate(cell: CellResult, headline: str) -> dict[str, float] | None:
+    """Accuracy from the summary; any other headline as the mean of the items' values."""
+    if not cell.ok or headline == "accuracy":
+        return cell.metric("accuracy")
+    assert cell.items is not None
+    values = cell.items["value"].dropna().to_numpy()
+    return mean_estimate(values).as_dict() if len(values) else None
+
+
+def _plain(metric: dict[str, float] | None, signed: bool = False) -> str:
+    """``value [low, high]`` as numbers (a judge's 1-10 ratings, P(Yes)), not percent."""
+    if metric is None:
+        return "—"
+    form = "{:+.3g}" if signed else "{:.3g}"
+    low, high = (form.format(metric[k]) for k in ("ci_low", "ci_high"))
+    return f"{form.format(metric['value'])} [{low}, {high}]"
+
+
+def _cell_fmt(
+    cell: CellResult,
+    estimate: dict[str, float] | None,
+    headline: str,
+    mark: str | None,
+    reasons: list[str],
+) -> Fmt:
     if cell.ok:
-        return Fmt(format_estimate(cell.metric(metric)), mark)
+        text = format_estimate(estimate) if headline == "accuracy" else _plain(estimate)
+        return Fmt(text, mark)
     reason = f"{cell.row}: not run: {cell.reason}"
     if reason not in reasons:
         reasons.append(reason)
@@ -85,18 +135,36 @@ def change_table(run: RunResults, model: str) -> Table | None:
             base, cell = run.cell(model, run.baseline, col), run.cell(model, row, col)
             if not (base.ok and cell.ok):
                 line.append(Fmt("—"))
-                continue
-            a, b = _correct(base, cell)
-            diff, test = accuracy_difference(a, b), mcnemar_exact(a, b)
-            line.append(Fmt(f"{format_estimate(diff.as_dict(), signed=True)}, p={test.pvalue:.3g}"))
+            elif run.headline(model, col) == "accuracy":
+                a, b = _correct(base, cell)
+                diff, test = accuracy_difference(a, b), mcnemar_exact(a, b)
+                text = format_estimate(diff.as_dict(), signed=True)
+                line.append(Fmt(f"{text}, p={test.pvalue:.3g}"))
+            else:
+                diff, p = score_difference(*_values(base, cell))
+                line.append(Fmt(f"{_plain(diff.as_dict(), signed=True)}, p={p:.3g}"))
         body.append(line)
+    headlines = [run.headline(model, c) for c in run.columns]
+    judged = any(h != "accuracy" for h in headlines)
     return Table(
-        f"{model}: accuracy change vs {run.baseline} (points)",
-        ["training set", *run.columns],
+        f"{model}: {'change' if judged else 'accuracy change'} vs {run.baseline} "
+        f"({'accuracy in points' if judged else 'points'})",
+        [
+            "training set",
+            *(_column_label(c, h) for c, h in zip(run.columns, headlines, strict=True)),
+        ],
         body,
         intro=f"{reference_note(run)} Paired bootstrap 95% CI of the difference; p from the "
-        "exact McNemar test.",
+        "exact McNemar test (accuracy) or the Wilcoxon signed-rank test (a judged score, over "
+        "the items both rows got a rating for).",
     )
+
+
+def _values(a: CellResult, b: CellResult) -> tuple[np.ndarray, np.ndarray]:
+    """Per-item headline values of two cells on the items both have a value for."""
+    assert a.items is not None and b.items is not None
+    both = pd.concat([a.items["value"], b.items["value"]], axis=1, join="inner").dropna()
+    return both.iloc[:, 0].to_numpy(float), both.iloc[:, 1].to_numpy(float)
 
 
 def reference_note(run: RunResults) -> str:
@@ -129,7 +197,7 @@ def comparable(run: RunResults, row_a: str, row_b: str) -> bool:
 def significance_table(run: RunResults, model: str) -> Table:
     """Every pair of rows on each test set: discordant counts, exact McNemar p, Holm-adjusted."""
     body = []
-    for col in run.columns:
+    for col in (c for c in run.columns if run.headline(model, c) == "accuracy"):
         done = [r for r in run.row_labels if run.cell(model, r, col).ok]
         tests = []
         for ra, rb in filter(lambda p: comparable(run, *p), combinations(done, 2)):
@@ -177,7 +245,7 @@ def bias_table(run: RunResults, model: str) -> Table:
     for row in run.row_labels:
         for col in run.columns:
             cell = run.cell(model, row, col)
-            if not cell.ok:
+            if not cell.ok or cell.headline != "accuracy":
                 continue
             assert cell.items is not None
             gold_wrong = float((cell.items["target"] == 1).mean())
@@ -209,7 +277,7 @@ def flips(run: RunResults, model: str) -> pd.DataFrame:
     for row in run.aligned_rows if baseline else []:
         for col in run.columns:
             base, cell = run.cell(model, baseline, col), run.cell(model, row, col)
-            if not (base.ok and cell.ok):
+            if not (base.ok and cell.ok) or cell.headline != "accuracy":
                 continue
             assert base.items is not None and cell.items is not None
             after = cell.items[["prediction", "correct"]].add_suffix("_after")

@@ -15,7 +15,9 @@ class RMConfig(TrainCommon):
     """Reward-model training: every default is our choice, tuned to fit 30 min on 2 CPU cores."""
 
     pairs: Path | None = Field(
-        None, description="Pair JSONL (chosen, rejected, optional prompt); default JCM train minimal pairs."
+        None,
+        description="Pair JSONL (chosen, rejected, optional prompt); default JCM train "
+        "minimal pairs.",
     )
     epochs: float = Field(1.0, gt=0, description=f"Passes over the pairs. {_OURS}")
     learning_rate: float = Field(2e-4, gt=0, description=f"Peak AdamW learning rate. {_OURS}")

@@ -39,14 +39,10 @@ def make_translator(
     if source == target:
         raise CultureAlignError(f"source and target language are both {source!r}", "use --to")
     opts = dict(options or {})
-    kind, _, model = (
-        name.partition(":") if name.split(":")[0] in ("seq2seq", "lm") else ("", "", name)
-    )
-    if not model:
-        raise CultureAlignError(f"no model in translator {name!r}", "e.g. lm:gemma-3-270m")
-    kind = kind or ("seq2seq" if _looks_seq2seq(model) else "lm")
+    kind, model = translator_kind(name)
     cls = Seq2SeqTranslator if kind == "seq2seq" else LLMTranslator
-    allowed = set(cls.DEFAULTS) | {"threads"}
+    # lm: an already loaded culturealign model (e.g. pooled over Ray workers), LLM kind only
+    allowed = set(cls.DEFAULTS) | {"threads"} | ({"lm"} if kind == "lm" else set())
     unknown = sorted(set(opts) - allowed)
     if unknown:
         raise CultureAlignError(
@@ -54,6 +50,16 @@ def make_translator(
             f"it takes: {', '.join(sorted(allowed))}",
         )
     return cls(model, source, target, **opts)
+
+
+def translator_kind(name: str) -> tuple[str, str]:
+    """``(kind, model)`` of a translator name: ``seq2seq:<id>``, ``lm:<id>`` or a bare id."""
+    kind, _, model = (
+        name.partition(":") if name.split(":")[0] in ("seq2seq", "lm") else ("", "", name)
+    )
+    if not model:
+        raise CultureAlignError(f"no model in translator {name!r}", "e.g. lm:gemma-3-270m")
+    return kind or ("seq2seq" if _looks_seq2seq(model) else "lm"), model
 
 
 def _looks_seq2seq(model: str) -> bool:

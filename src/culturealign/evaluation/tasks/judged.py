@@ -87,7 +87,13 @@ class MTBenchScorer:
                 question.id,
             )
         judged = mtb.grade(self.models.judge(), self.prompts, question, first)
-        return {"output": output, "answers": [first, second][: self.turns], **judged}
+        rating = judged["score"] if judged["score"] >= 0 else None  # -1: the judge gave none
+        return {
+            "output": output,
+            "answers": [first, second][: self.turns],
+            **judged,
+            "rating": rating,
+        }
 
 
 def mt_bench_metrics(records: list[ItemRecord]) -> dict[str, Any]:
@@ -215,6 +221,7 @@ def mt_bench_ja(
         ("average", *cats, "failure_rate"),
         generation=generation,
         report=_write_mt_bench_report,
+        item_value="rating",
     )
 
 
@@ -339,4 +346,5 @@ def culturebank_grounded(
         dataset,
         ("mean_score", "entailed"),
         generation,
+        item_value="p_yes",
     )

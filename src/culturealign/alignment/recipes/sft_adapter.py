@@ -1,9 +1,8 @@
-"""Step 4: LoRA SFT on the filtered rows, through the project's SFT recipe (TRL SFTTrainer).
+"""One LoRA SFT adapter as a pipeline stage (CultureSPA step 4, CultureBank's two stages).
 
-``settings`` are :class:`~culturealign.alignment.config.SFTConfig` fields over its defaults
-(which are CultureSPA's released LLaMA-Factory recipe less warm-up and accumulation);
-culturespa_release.yaml sets the release's full recipe. A killed training resumes from its last
-checkpoint; a finished adapter in the folder is not trained again.
+``settings`` are :class:`~culturealign.alignment.config.SFTConfig` fields over its defaults;
+training goes through the project's SFT recipe (TRL SFTTrainer). A killed training resumes
+from its last checkpoint; a finished adapter in the folder is not trained again.
 """
 
 from __future__ import annotations
