@@ -25,8 +25,6 @@ AUGMENTED = (
     "where it helps the user, in your own words, without quoting it.\n\nCultural knowledge: "
     "{knowledge}\n\nUser's question: {question}\n\nYour Answer:"
 )
-# The grounded evaluation's decoding (CultureBank: temperature 0.7, top-k 10, top-p 0.95).
-TEACHER_DECODING = {"temperature": 0.7, "top_p": 0.95, "top_k": 10, "seed": 0}
 
 
 def knowledge_rows(rows: Sequence[CultureBankRow]) -> list[dict[str, str]]:
@@ -55,7 +53,10 @@ def augmented_answers(
     """
     done = {json.loads(line)["id"] for line in _lines(out)}
     todo = [it for it in items if it.id not in done]
-    config = GenerationConfig(max_new_tokens=settings.max_new_tokens, **TEACHER_DECODING)
+    # The grounded evaluation's decoding (CultureBank: temperature 0.7, top-k 10, top-p 0.95).
+    config = GenerationConfig(
+        max_new_tokens=settings.max_new_tokens, temperature=0.7, top_p=0.95, top_k=10, seed=0
+    )
     empty = 0
     with out.open("a", encoding="utf-8") as fh:
         for start in range(0, len(todo), settings.batch_size):

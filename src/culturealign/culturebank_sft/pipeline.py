@@ -47,7 +47,8 @@ class Pipeline:
         from culturealign.evaluation.runner import resolve_generation, run_task
 
         options, tokens = self._task_options(task)
-        inputs = {"model": self.spec.model, "label": label, "task": task, "options": options}
+        inputs: dict[str, Any] = {"model": self.spec.model, "label": label, "task": task}
+        inputs["options"] = options
         inputs |= {"adapter": adapter.name if adapter else None, "tokens": tokens}
 
         def work(out: Path) -> None:
@@ -61,7 +62,7 @@ class Pipeline:
         if task == "culturebank-grounded":
             opts = {"source": g.source, "full": g.full, "judge": g.judge, "limit": g.limit}
             return opts | ({"questions": g.questions} if g.questions else {}), g.max_new_tokens
-        return dict(ev.globalopinionqa if task == "globalopinionqa" else ev.cali or {}), None
+        return dict((ev.globalopinionqa if task == "globalopinionqa" else ev.cali) or {}), None
 
     def knowledge(self) -> Path:
         from culturealign.culturebank_sft.data import knowledge_rows
@@ -106,7 +107,7 @@ class Pipeline:
         from culturealign.evaluation.records import read_items
 
         a, threshold = self.spec.augment, self.spec.grounded.threshold
-        inputs = {"grounded": grounded.name, "merged": merged.parent.name}
+        inputs: dict[str, Any] = {"grounded": grounded.name, "merged": merged.parent.name}
         inputs |= {"augment": a.model_dump(), "threshold": threshold}
 
         def work(out: Path) -> None:
