@@ -61,7 +61,7 @@ def _adapter(folder: Path) -> dict:
     return load_file(folder / "adapter_model.safetensors")
 
 
-def _assert_same_run(a: Path, b: Path) -> None:
+def _assert_same_run(a: Path, b: Path, weight_tol: float = 1e-4) -> None:
     ca, cb = _curves(a), _curves(b)
     assert [r["step"] for r in ca] == [r["step"] for r in cb] == [1, 2, 3]
     for ra, rb in zip(ca, cb, strict=True):
@@ -70,13 +70,19 @@ def _assert_same_run(a: Path, b: Path) -> None:
     wa, wb = _adapter(a), _adapter(b)
     assert wa.keys() == wb.keys()
     for name in wa:
-        assert (wa[name] - wb[name]).abs().max().item() < 1e-4, name
+        assert (wa[name] - wb[name]).abs().max().item() < weight_tol, name
 
 
 def test_two_processes_equal_one_with_double_batch(setup):
     _train(setup, "one", 4, 1)
     _train(setup, "two", 2, 2)
-    _assert_same_run(setup / "one", setup / "two")
+    # Losses, margins and gradient norms agree to 1e-4 at every step. The adapters agree to a
+    # fifth of one step's largest update (lr 1e-2): splitting the batch over two processes
+    # changes float summation order, and AdamW divides each gradient element by its running
+    # RMS, so near-zero elements carry that rounding into their updates (measured 1.9e-4 to
+    # 3.3e-4 on a 2-core AMD EPYC, below 1e-4 on an Intel Xeon). A sharding bug moves them by
+    # the lr itself.
+    _assert_same_run(setup / "one", setup / "two", weight_tol=2e-3)
     # The weights moved (lr 1e-2, 3 steps): equal adapters are not two untouched ones.
     assert max(t.abs().max().item() for n, t in _adapter(setup / "two").items() if "lora_B" in n)
     manifest = json.loads((setup / "two" / "training_manifest.json").read_text())
