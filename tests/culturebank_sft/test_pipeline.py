@@ -105,6 +105,8 @@ def test_tiny_pipeline_runs_every_stage_and_reruns_from_cache(tmp_path):
     assert augment["low_scoring"] == 3  # threshold 1.0: every question
     assert (next((stages / "merged").iterdir()) / "model" / "config.json").is_file()
     assert set(result["tasks"]) == {"globalopinionqa", "cali", "culturebank-grounded"}
+    goqa = result["tasks"]["globalopinionqa"]  # aware personas only: its reported column
+    assert goqa["headline"] == "similarity_aware" and goqa["base"] and goqa["two-stage"]
     grounded = result["tasks"]["culturebank-grounded"]
     assert grounded["change"]["n"] == 3 and 0 <= grounded["change"]["p"] <= 1
     two_stage = [

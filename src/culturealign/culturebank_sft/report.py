@@ -24,7 +24,10 @@ def compare(runs: dict[str, dict[str, Path]]) -> dict[str, Any]:
     out: dict[str, Any] = {"models": list(runs), "tasks": {}}
     for task in runs["base"]:
         summaries = {m: read_summary(runs[m][task] / SUMMARY_FILE) for m in runs}
-        headline = summaries["base"].table_columns[0]
+        # The first table column the run reports (globalopinionqa lists unaware before aware;
+        # an aware-only run has only the latter).
+        columns, metrics = summaries["base"].table_columns, summaries["base"].metrics
+        headline = next((c for c in columns if _estimate(metrics.get(c))), columns[0])
         row: dict[str, Any] = {"headline": headline}
         row |= {m: _estimate(s.metrics.get(headline)) for m, s in summaries.items()}
         if task == GROUNDED:
