@@ -74,3 +74,21 @@ def test_rank_marks_ties_and_gaps():
     assert rank_marks([0.5, 0.7, None, 0.7, 0.6]) == [None, "best", None, "best", "second"]
     assert rank_marks([None, None]) == [None, None]
     assert rank_marks([0.3]) == ["best"]
+
+
+def test_score_difference_is_paired_and_tests_with_wilcoxon():
+    from scipy.stats import wilcoxon
+
+    from culturealign.reports.stats import mean_estimate, score_difference
+
+    a = [5.0, 6.0, 4.0, 7.0, 5.0, 6.0, 3.0, 8.0]
+    b = [6.0, 7.5, 4.0, 8.0, 7.0, 6.5, 4.0, 9.0]
+    diff, p = score_difference(a, b)
+    assert diff.value == pytest.approx(sum(b) / 8 - sum(a) / 8)
+    assert diff.low <= diff.value <= diff.high and diff.low > 0  # every change is >= 0
+    assert p == pytest.approx(wilcoxon([y - x for x, y in zip(a, b, strict=True)]).pvalue)
+    assert score_difference(a, a)[1] == 1.0  # no change: nothing to test
+    est = mean_estimate(a)
+    assert est.value == pytest.approx(5.5) and est.low < 5.5 < est.high
+    with pytest.raises(ValueError, match="differ in length"):
+        score_difference(a, b[:-1])

@@ -141,8 +141,7 @@ def change_table(run: RunResults, model: str) -> Table | None:
                 text = format_estimate(diff.as_dict(), signed=True)
                 line.append(Fmt(f"{text}, p={test.pvalue:.3g}"))
             else:
-                diff, p = score_difference(*_values(base, cell))
-                line.append(Fmt(f"{_plain(diff.as_dict(), signed=True)}, p={p:.3g}"))
+                line.append(_score_change(base, cell))
         body.append(line)
     headlines = [run.headline(model, c) for c in run.columns]
     judged = any(h != "accuracy" for h in headlines)
@@ -158,6 +157,15 @@ def change_table(run: RunResults, model: str) -> Table | None:
         "exact McNemar test (accuracy) or the Wilcoxon signed-rank test (a judged score, over "
         "the items both rows got a rating for).",
     )
+
+
+def _score_change(base: CellResult, cell: CellResult) -> Fmt:
+    """A judged column's change: mean difference over the items both rows have a score for."""
+    a, b = _values(base, cell)
+    if not len(a):
+        return Fmt("— (no item rated in both)")
+    diff, p = score_difference(a, b)
+    return Fmt(f"{_plain(diff.as_dict(), signed=True)}, p={p:.3g}")
 
 
 def _values(a: CellResult, b: CellResult) -> tuple[np.ndarray, np.ndarray]:
