@@ -10,13 +10,13 @@ base vs two-stage on GlobalOpinionQA, CALI and the grounded questions -> ``table
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 from culturealign.culturebank_sft.spec import CultureBankSFTSpec, load_culturebank_sft_spec
 from culturealign.errors import CultureAlignError
-from culturealign.experiments.cache import StageStore, run_lock, stage_key
+from culturealign.experiments.cache import StageStore, stage_key
+from culturealign.experiments.pipeline_run import open_run
 from culturealign.layout import ITEMS_FILE
 from culturealign.paths import write_json_atomic, write_text_atomic
 
@@ -136,11 +136,7 @@ def run_culturebank_sft(
     if threads is not None:
         options = {**spec.model_options, "threads": threads}
         spec = spec.model_copy(update={"model_options": options})
-    root = out_dir or Path("runs") / spec.name
-    if restart and root.exists():
-        shutil.rmtree(root)
-    with run_lock(root):
-        write_text_atomic(root / "spec.yaml", path.read_text(encoding="utf-8"))
+    with open_run(out_dir or Path("runs") / spec.name, path, restart) as root:
         p = Pipeline(spec, root, console)
         grounded = p.evaluate("base", spec.model, None, "culturebank-grounded")
         adapter1 = p.adapter(1, spec.model, p.knowledge())

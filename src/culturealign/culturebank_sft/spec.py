@@ -14,10 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from culturealign.errors import CultureAlignError
+from culturealign.experiments.pipeline_run import load_pipeline_spec
 
 # SFTConfig fields of CultureBank's recipe (the script's code and usage line).
 CULTUREBANK_SFT: dict[str, Any] = {
@@ -87,14 +86,4 @@ class CultureBankSFTSpec(_Strict):
 
 def load_culturebank_sft_spec(path: Path) -> CultureBankSFTSpec:
     """Read and validate a spec; one clear error naming the field otherwise."""
-    if not path.is_file():
-        raise CultureAlignError(f"spec not found: {path}", "check the path")
-    try:
-        return CultureBankSFTSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except yaml.YAMLError as exc:
-        raise CultureAlignError(f"{path} is not valid YAML: {exc}", "fix the syntax") from exc
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise CultureAlignError(f"{path}: {problems}", "see docs/tasks/culturebank.md") from exc
+    return load_pipeline_spec(path, CultureBankSFTSpec, "docs/tasks/culturebank.md")

@@ -7,12 +7,12 @@ folder), then ``table.md`` / ``table.json`` (the before/after WVS-18 table).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 from culturealign.culturespa.spec import CultureSPASpec, load_culturespa_spec
-from culturealign.experiments.cache import StageStore, run_lock, stage_key
+from culturealign.experiments.cache import StageStore, stage_key
+from culturealign.experiments.pipeline_run import open_run
 from culturealign.paths import write_json_atomic, write_text_atomic
 
 TABLE_MD, TABLE_JSON = "table.md", "table.json"
@@ -157,11 +157,7 @@ def run_culturespa(
     spec = load_culturespa_spec(path)
     if threads is not None:
         spec = with_threads(spec, threads)
-    root = out_dir or Path("runs") / spec.name
-    if restart and root.exists():
-        shutil.rmtree(root)
-    with run_lock(root):
-        write_text_atomic(root / "spec.yaml", path.read_text(encoding="utf-8"))
+    with open_run(out_dir or Path("runs") / spec.name, path, restart) as root:
         p = Pipeline(spec, root, console)
         questions = p.questions()
         answers = p.answers(questions)

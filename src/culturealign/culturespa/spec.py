@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from culturealign.culturespa.answer import AnswerSettings, check_countries
 from culturealign.culturespa.generate import GenerateSettings
-from culturealign.errors import CultureAlignError
+from culturealign.experiments.pipeline_run import load_pipeline_spec
 
 
 class TrainSettings(BaseModel):
@@ -52,17 +51,6 @@ class CultureSPASpec(BaseModel):
 
 def load_culturespa_spec(path: Path) -> CultureSPASpec:
     """Read and validate a spec; one clear error naming the field otherwise."""
-    if not path.is_file():
-        raise CultureAlignError(f"spec not found: {path}", "check the path")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        spec = CultureSPASpec.model_validate(raw)
-    except yaml.YAMLError as exc:
-        raise CultureAlignError(f"{path} is not valid YAML: {exc}", "fix the syntax") from exc
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise CultureAlignError(f"{path}: {problems}", "see docs/tasks/culturespa.md") from exc
+    spec = load_pipeline_spec(path, CultureSPASpec, "docs/tasks/culturespa.md")
     check_countries(spec.answer.countries)
     return spec
