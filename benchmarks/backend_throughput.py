@@ -6,14 +6,20 @@ The same JCM test items (3-shot, the study's Japanese prompt, gemma-3-270m) thro
 * ``server c=1``    a real ``python -m llama_cpp.server`` on loopback serving the shipped Q4_K_M
                     GGUF, through the OpenAI-compatible backend, one request in flight;
 * ``server c=4``    the same, four requests in flight;
-* ``llamacpp``      the same GGUF in-process (llama-cpp-python).
+* ``llamacpp``      the same GGUF in-process (llama-cpp-python), one prompt at a time
+                    (``parallel=1``, ``create_completion``) and batched (``parallel=N``: N
+                    sequences per ``llama_decode`` call, shared few-shot prefix).
+
+The HF baseline is taken at its fastest generation batch size among ``--hf-batch-sizes`` (each
+is timed; the table shows them all).
 
 Each arm does two jobs on every item: choice scoring (正/誤) and greedy generation of up to 32
 new tokens. Reported per arm and job: wall seconds, items/s, and for generation tokens/s, where
 tokens are the generated texts re-tokenized with gemma's HF tokenizer (one count for all arms),
 and each arm's ratio to the HF baseline. Agreement of predictions with HF is printed beside it
 (the GGUF is quantized, so a few items may differ). Every arm and the server get the same
-``--threads``; model loading and server start-up are outside the timed region.
+``--threads``; model loading, server start-up and a two-item warm-up are outside the timed
+region.
 
 The llama.cpp server scores choices with ``scoring=topk`` (JCM's answers are single gemma
 tokens; llama-cpp-python's ``echo`` path sorts the 262k vocabulary in Python per prompt token).
@@ -47,12 +53,17 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - start
 
 
-def run_arm(lm: Any, samples: list[Any], count_tokens: Callable[[str], int]) -> dict[str, Any]:
+def run_arm(
+    lm: Any, samples: list[Any], count_tokens: Callable[[str], int], **gen_kwargs: Any
+) -> dict[str, Any]:
     from culturealign.models.base import GenerationConfig
 
+    warm = samples[:2]  # first-call costs (allocation, thread pools) stay out of the timing
+    lm.choice_logprobs([s.request for s in warm])
+    lm.generate([s.prompt for s in warm], GenerationConfig(max_new_tokens=2), **gen_kwargs)
     scores, choice_s = _timed(lambda: lm.choice_logprobs([s.request for s in samples]))
     config = GenerationConfig(max_new_tokens=MAX_NEW_TOKENS)
-    texts, gen_s = _timed(lambda: lm.generate([s.prompt for s in samples], config))
+    texts, gen_s = _timed(lambda: lm.generate([s.prompt for s in samples], config, **gen_kwargs))
     return {
         "choice_s": choice_s,
         "generate_s": gen_s,
@@ -66,6 +77,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--parallel", default="16,32", help="batched llama.cpp arms: sequences decoded at once"
+    )
+    parser.add_argument("--hf-batch-sizes", default="16,32", help="HF generation batch sizes")
+    parser.add_argument("--skip-server", action="store_true", help="leave out the server arms")
     parser.add_argument("--out", type=Path, help="write the Markdown report here too")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
@@ -85,19 +101,26 @@ def main() -> None:
     task = build_task("jcm", {"limit": args.limit})
     hf = load_model(MODEL, threads=args.threads)
     samples = task.samples(hf)  # gemma is a base model: the same plain prompts for every arm
-    results = {"hf": run_arm(hf, samples, count_tokens)}
+    results = {}
+    for size in [int(b) for b in args.hf_batch_sizes.split(",")]:
+        results[f"hf, batch {size}"] = run_arm(hf, samples, count_tokens, batch_size=size)
     del hf
+    results = _fastest_first(results)
 
-    server = LlamaServer(EMBEDDED[MODEL].gguf_path(), MODEL, threads=args.threads).start()
-    try:
-        for conc in (1, 4):
-            spec = f"openai:{MODEL}@{server.base_url}#x.repeat_penalty=1,scoring=topk"
-            lm = load_model(f"{spec},concurrency={conc}")
-            results[f"llama.cpp server, c={conc}"] = run_arm(lm, samples, count_tokens)
-    finally:
-        server.stop()
-    lm = load_model(f"llamacpp:{MODEL}", threads=args.threads)
-    results["llama.cpp in-process"] = run_arm(lm, samples, count_tokens)
+    if not args.skip_server:
+        server = LlamaServer(EMBEDDED[MODEL].gguf_path(), MODEL, threads=args.threads).start()
+        try:
+            for conc in (1, 4):
+                spec = f"openai:{MODEL}@{server.base_url}#x.repeat_penalty=1,scoring=topk"
+                lm = load_model(f"{spec},concurrency={conc}")
+                results[f"llama.cpp server, c={conc}"] = run_arm(lm, samples, count_tokens)
+        finally:
+            server.stop()
+    for parallel in [1] + [int(p) for p in args.parallel.split(",")]:
+        lm = load_model(f"llamacpp:{MODEL}#parallel={parallel}", threads=args.threads)
+        name = "one by one" if parallel == 1 else f"batched, parallel={parallel}"
+        results[f"llama.cpp in-process, {name}"] = run_arm(lm, samples, count_tokens)
+        del lm
 
     report = render(results, len(samples), args)
     print(report)
@@ -105,8 +128,22 @@ def main() -> None:
         args.out.write_text(report, encoding="utf-8")
 
 
+def _llama_build() -> str:
+    """llama-cpp-python's version and the CPU features its llama.cpp was compiled for."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode().strip()
+    return f"llama-cpp-python {llama_cpp.__version__}; {info}"
+
+
+def _fastest_first(hf_runs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The HF runs with the fastest generation first: that one is the baseline."""
+    order = sorted(hf_runs, key=lambda k: hf_runs[k]["tokens"] / hf_runs[k]["generate_s"])
+    return {k: hf_runs[k] for k in reversed(order)}
+
+
 def render(results: dict[str, dict[str, Any]], n: int, args: argparse.Namespace) -> str:
-    base = results["hf"]
+    base = next(iter(results.values()))  # the fastest HF run
     base_tps = base["tokens"] / base["generate_s"]
     base_ips = n / base["choice_s"]
     lines = [
@@ -116,7 +153,11 @@ def render(results: dict[str, dict[str, Any]], n: int, args: argparse.Namespace)
         f"{MAX_NEW_TOKENS} tokens; {args.threads} thread(s) for every arm and the server. "
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
         f"{os.cpu_count()} CPUs. Produced by `python benchmarks/backend_throughput.py "
-        f"--limit {args.limit} --threads {args.threads}`.",
+        f"--limit {args.limit} --threads {args.threads} --parallel {args.parallel} "
+        f"--hf-batch-sizes {args.hf_batch_sizes}`. Baseline (x HF = 1.00): the first row, "
+        f"the HF backend at its fastest generation batch size.",
+        "",
+        f"llama.cpp build: {_llama_build()}",
         "",
         "| backend | choice items/s | x HF | gen items/s | gen tokens/s | x HF | tokens | "
         "choice agree | gen same text |",
@@ -130,6 +171,11 @@ def render(results: dict[str, dict[str, Any]], n: int, args: argparse.Namespace)
             f"| {name} | {ips:.2f} | {ips / base_ips:.2f} | {n / r['generate_s']:.2f} | "
             f"{tps:.1f} | {tps / base_tps:.2f} | {r['tokens']} | {agree}/{n} | {same}/{n} |"
         )
+    one = results.get("llama.cpp in-process, one by one")
+    batched = [k for k in results if k.startswith("llama.cpp in-process, batched")]
+    if one and batched:
+        same = sum(a == b for a, b in zip(one["texts"], results[batched[0]]["texts"], strict=True))
+        lines += ["", f"Batched vs one-by-one llama.cpp in-process: {same}/{n} identical texts."]
     lines += [
         "",
         "Target (issue 9): llama.cpp generation >= 3x the HF backend's tokens/s.",

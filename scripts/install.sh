@@ -15,6 +15,8 @@ python -m pip install -q "$TORCH_SPEC"
 # llama-cpp-python compiles llama.cpp here. Its default -march=native build crashed (SIGSEGV in
 # libggml-cpu) on a VM whose CPU advertises AMX/AVX-512, so build for AVX2, which any x86-64 CPU
 # of the last decade runs; set CMAKE_ARGS yourself to tune for your machine (or for Apple/CUDA).
+# CMAKE_ARGS=-DGGML_NATIVE=ON generated 1.2x the tokens/s of this build on a Zen 5 VM with
+# AVX-512 (docs/results/backend_throughput.md); such a wheel is cached per CPU (flags in its key).
 export CMAKE_ARGS=${CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
 -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF"}
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}
@@ -22,7 +24,9 @@ if [[ ",${EXTRAS}," == *",llamacpp,"* ]]; then
   # pip's own wheel cache ignores CMAKE_ARGS: a wheel once built with other flags (say
   # -march=native on another CPU) would be reused and crash. Keep built wheels per flags instead.
   LLAMA_SPEC=$(grep -o '"llama-cpp-python\[server\]==[^"]*"' pyproject.toml | tr -d '"')
-  key=$(printf '%s %s' "$LLAMA_SPEC" "$CMAKE_ARGS" | sha256sum | cut -c1-16)
+  cpu=""
+  [[ "$CMAKE_ARGS" == *"GGML_NATIVE=ON"* ]] && cpu=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m)
+  key=$(printf '%s %s%s' "$LLAMA_SPEC" "$CMAKE_ARGS" "${cpu:+ $cpu}" | sha256sum | cut -c1-16)
   wheels="${XDG_CACHE_HOME:-$HOME/.cache}/culturealign/wheels/llama-cpp-$key"
   if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
     echo "building ${LLAMA_SPEC} for CMAKE_ARGS=${CMAKE_ARGS} (a few minutes, once)"

@@ -1,14 +1,16 @@
 """llama.cpp in-process backend (llama-cpp-python): any GGUF file, quantized, on a laptop CPU.
 
 ``--model llamacpp:<path.gguf>`` or ``llamacpp:<embedded name>`` (the GGUF the embedded model
-ships as, not its de-quantized copy). Options after ``#``: ``n_ctx=4096``, ``chat=0|1``.
+ships as, not its de-quantized copy). Options after ``#``: ``n_ctx=4096``, ``chat=0|1``,
+``parallel=16`` (sequences generated at once; 1: one at a time through ``create_completion``).
 
 Choice scoring follows the HF backend's token convention (context tokenized as one string with
 BOS, each choice alone) and reads log-probabilities from llama.cpp's per-position logits
 (``logits_all``). Consecutive requests share their longest common token prefix (the few-shot
-block): llama.cpp keeps that part of the KV cache and evaluates only the rest. Generation goes
-through ``create_completion`` with ``repeat_penalty=1`` so greedy means plain argmax, as in the
-other backends.
+block): llama.cpp keeps that part of the KV cache and evaluates only the rest. Generation
+decodes ``parallel`` prompts at once (:mod:`culturealign.models.llamacpp_batch`); with
+``parallel=1`` it goes through ``create_completion`` with ``repeat_penalty=1``, the reference the
+batched path is tested against. Greedy means plain argmax in both, as in the other backends.
 """
 
 from __future__ import annotations
@@ -27,17 +29,28 @@ from culturealign.models.base import (
     ModelInfo,
     Progress,
 )
+from culturealign.models.llamacpp_batch import BatchedGenerator
 
 DEFAULT_N_CTX = 4096
+DEFAULT_PARALLEL = 16
 
 
 class LlamaCppModel:
-    def __init__(self, llm: Any, info: ModelInfo, chat: bool, tokenizer: Any = None) -> None:
+    def __init__(
+        self,
+        llm: Any,
+        info: ModelInfo,
+        chat: bool,
+        tokenizer: Any = None,
+        parallel: int = DEFAULT_PARALLEL,
+    ) -> None:
         self.llm = llm
         self.info = info
         self._chat = chat
         self._tokenizer = tokenizer  # an HF tokenizer for the chat template, when one is known
         self.work: dict[str, int] = {"tokens_evaluated": 0, "tokens_reused": 0}
+        self.parallel = parallel
+        self._batched: BatchedGenerator | None = None
 
     @property
     def is_chat(self) -> bool:
@@ -114,6 +127,16 @@ class LlamaCppModel:
     def generate(
         self, prompts: Sequence[str], config: GenerationConfig, progress: Progress | None = None
     ) -> list[str]:
+        if self.parallel > 1:
+            if self._batched is None:
+                self._batched = BatchedGenerator(self.llm, self.parallel, self.llm.n_ctx())
+            tokens = [list(self.llm.tokenize(p.encode("utf-8"), special=True)) for p in prompts]
+            return self._batched.generate(tokens, config, progress)
+        return self._generate_one_by_one(prompts, config, progress)
+
+    def _generate_one_by_one(
+        self, prompts: Sequence[str], config: GenerationConfig, progress: Progress | None = None
+    ) -> list[str]:
         out = []
         self.llm._logits_all = False  # sampling needs the last position's logits only
         try:
@@ -146,8 +169,13 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
             options["n_ctx"] = int(value)
         elif key == "chat" and eq:
             options["chat"] = value.lower() in ("1", "true", "yes")
+        elif key == "parallel" and eq and value.isdigit() and int(value) >= 1:
+            options["parallel"] = int(value)
         else:
-            raise CultureAlignError(f"bad option {pair!r} in {spec!r}", "options: n_ctx=, chat=")
+            raise CultureAlignError(
+                f"bad option {pair!r} in {spec!r}",
+                "options: n_ctx=<int>, chat=0|1, parallel=<int >= 1>",
+            )
     return path, options
 
 
@@ -224,7 +252,9 @@ def load_llamacpp(
             "architecture": meta.get("general.architecture"),
         },
     )
-    return LlamaCppModel(llm, info, chat=chat, tokenizer=tokenizer)
+    parallel = options.get("parallel", DEFAULT_PARALLEL)
+    info.extra["parallel"] = parallel
+    return LlamaCppModel(llm, info, chat=chat, tokenizer=tokenizer, parallel=parallel)
 
 
 def _file_type(meta: dict[str, str]) -> str | None:
