@@ -190,6 +190,7 @@ def load_llamacpp(
 ) -> LlamaCppModel:
     """Registry loader: ``spec`` is a GGUF path or an embedded model name, with ``#options``."""
     from llama_cpp import Llama
+    from llama_cpp._utils import suppress_stdout_stderr
 
     from culturealign.models.compat import available_cores
     from culturealign.models.embedded import EMBEDDED, ensure_converted
@@ -220,15 +221,17 @@ def load_llamacpp(
             )
     threads = threads or available_cores()
     try:
-        llm = Llama(
-            model_path=str(path),
-            n_ctx=n_ctx,
-            n_batch=512,
-            logits_all=True,
-            n_threads=threads,
-            n_threads_batch=threads,
-            verbose=False,
-        )
+        # verbose=False quiets the model load, not the context's KV-cache notices
+        with suppress_stdout_stderr(disable=False):
+            llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_batch=512,
+                logits_all=True,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
     except ValueError as exc:
         raise CultureAlignError(
             f"llama.cpp cannot load {path}: {exc}", "check it is a GGUF file llama.cpp supports"
