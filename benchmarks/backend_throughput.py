@@ -91,7 +91,7 @@ def main() -> None:
     from culturealign.evaluation import build_task
     from culturealign.models import load_model
     from culturealign.models.embedded import EMBEDDED, ensure_converted
-    from culturealign.models.llamacpp import LlamaServer
+    from culturealign.models.llamacpp_server import LlamaServer
 
     tokenizer = AutoTokenizer.from_pretrained(ensure_converted(MODEL))
 

@@ -98,6 +98,13 @@ def test_too_long_a_prompt_is_a_clear_error(q4):
         _generate(q4, 100_000, PROMPTS[:2], GenerationConfig(max_new_tokens=4))
 
 
+def test_too_many_sequences_fail_at_load():
+    from culturealign.models import load_model
+
+    with pytest.raises(CultureAlignError, match="at most"):
+        load_model(f"llamacpp:{MODEL}#parallel=100000", threads=1)
+
+
 def test_parallel_option_is_parsed_and_checked():
     from culturealign.models.llamacpp import parse_spec
 

@@ -20,7 +20,7 @@ pytest.importorskip(
 pytest.importorskip("openai", reason="the openai client is not installed")
 
 from culturealign.models.embedded import EMBEDDED  # noqa: E402
-from culturealign.models.llamacpp import LlamaServer, free_port  # noqa: E402
+from culturealign.models.llamacpp_server import LlamaServer, free_port  # noqa: E402
 from tests.backends.conftest import (  # noqa: E402
     MODEL,
     N_ITEMS,
