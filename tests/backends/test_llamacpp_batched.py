@@ -144,3 +144,15 @@ def test_sample_sorts_everything_when_the_head_lacks_the_mass():
     config = GenerationConfig(temperature=1.0, top_p=0.9)
     draws = {_sample(logits, np.random.default_rng(s), config) for s in range(64)}
     assert max(draws) >= CANDIDATES  # tokens beyond the first CANDIDATES are drawn
+
+
+def test_sample_top_p_over_a_large_vocabulary_uses_the_full_distribution():
+    """The nucleus is cut on the full distribution's mass, not on the candidates' alone.
+
+    Token 0 holds 0.6, the next 1023 tokens 0.2, the other 3072 tokens 0.2. The top-0.7 nucleus
+    is token 0 plus ~512 small ones, so token 0 is drawn with probability 0.6 / 0.7 = 0.857;
+    renormalising over the 1024 candidates first would make it 0.75 >= 0.7 alone (always drawn).
+    """
+    probs = np.concatenate([[0.6], np.full(1023, 0.2 / 1023), np.full(3072, 0.2 / 3072)])
+    freq = _frequencies(np.log(probs), GenerationConfig(temperature=1.0, top_p=0.7), n=3000)
+    assert abs(freq[0] - 0.6 / 0.7) < 0.03

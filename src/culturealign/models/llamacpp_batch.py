@@ -252,24 +252,29 @@ def _common_prefix(prompts: Sequence[list[int]]) -> int:
 
 
 def _sample(logits: np.ndarray, rng: np.random.Generator, config: GenerationConfig) -> int:
-    """One draw from softmax(logits / T) restricted to the top-k, then to the top-p mass.
+    """One draw from softmax(logits / T) cut to the top-k (renormalised), then to the top-p mass.
 
-    Sorting a 262k vocabulary per token is slow, so only the largest ``CANDIDATES`` logits are
-    sorted when they already hold the top-p mass (exact: the nucleus is inside them).
+    Sorting a 262k vocabulary per token is slow: without a top-k cut, only the ``CANDIDATES``
+    largest probabilities are sorted when they already hold the top-p mass (the nucleus is then
+    inside them, exactly); otherwise everything is sorted.
     """
     scaled = logits.astype(np.float64) / config.temperature
     probs = np.exp(scaled - scaled.max())
     probs /= probs.sum()
+    vocab = len(probs)
     if config.top_k <= 0 and config.top_p >= 1.0:
-        return int(rng.choice(len(probs), p=probs))
-    k = min(config.top_k, len(probs)) if config.top_k > 0 else len(probs)
-    head = min(k, CANDIDATES)
-    order = np.argpartition(-probs, head - 1)[:head] if head < len(probs) else np.arange(head)
-    if head < k and probs[order].sum() < config.top_p:
-        order = np.arange(len(probs))  # a flat distribution: sort it all
-    order = order[np.argsort(-probs[order], kind="stable")][:k]
-    kept = probs[order] / probs[order].sum()  # renormalised after the top-k cut
+        return int(rng.choice(vocab, p=probs))
+    k = config.top_k if 0 < config.top_k < vocab else vocab
+    if k <= CANDIDATES:
+        order = np.argpartition(-probs, k - 1)[:k] if k < vocab else np.arange(vocab)
+    else:
+        order = np.argpartition(-probs, CANDIDATES - 1)[:CANDIDATES]
+        if k < vocab or probs[order].sum() < config.top_p:
+            order = np.argsort(-probs, kind="stable")[:k]
+    order = order[np.argsort(-probs[order], kind="stable")]
+    total = probs[order].sum() if k < vocab else 1.0  # the top-k cut renormalises
+    kept = probs[order] / total
     if config.top_p < 1.0:
         n = int(np.searchsorted(np.cumsum(kept), config.top_p)) + 1
-        order, kept = order[:n], kept[:n] / kept[:n].sum()
-    return int(order[rng.choice(len(order), p=kept)])
+        order, kept = order[:n], kept[:n]
+    return int(order[rng.choice(len(order), p=kept / kept.sum())])
