@@ -51,7 +51,7 @@ class LlamaCppModel:
         self.work: dict[str, int] = {"tokens_evaluated": 0, "tokens_reused": 0}
         self.parallel = parallel
         # built now so that a bad parallel= fails at load; its llama.cpp context comes later
-        self._batched = BatchedGenerator(llm, parallel, llm.n_ctx()) if parallel > 1 else None
+        self._batched = BatchedGenerator(llm, parallel) if parallel > 1 else None
 
     @property
     def is_chat(self) -> bool:
@@ -130,7 +130,7 @@ class LlamaCppModel:
     ) -> list[str]:
         if self.parallel > 1:
             if self._batched is None:
-                self._batched = BatchedGenerator(self.llm, self.parallel, self.llm.n_ctx())
+                self._batched = BatchedGenerator(self.llm, self.parallel)
             tokens = [list(self.llm.tokenize(p.encode("utf-8"), special=True)) for p in prompts]
             return self._batched.generate(tokens, config, progress)
         return self._generate_one_by_one(prompts, config, progress)

@@ -40,7 +40,7 @@ class _Slot:
     index: int
     pos: int
     rng: np.random.Generator | None
-    tokens: list[int] = field(default_factory=list)
+    generated: int = 0  # new tokens so far
     text: bytearray = field(default_factory=bytearray)
     done: str | None = None  # the final text once finished
 
@@ -56,7 +56,7 @@ class _Entry:
 class BatchedGenerator:
     """Generates for many prompts at once on a second llama.cpp context of ``llm``'s model."""
 
-    def __init__(self, llm: Any, parallel: int, n_ctx: int) -> None:
+    def __init__(self, llm: Any, parallel: int) -> None:
         import llama_cpp
 
         limit = llama_cpp.llama_max_parallel_sequences() - 1  # one sequence holds the prefix
@@ -68,7 +68,7 @@ class BatchedGenerator:
         self._lib = llama_cpp
         self.llm = llm
         self.parallel = parallel
-        self.n_ctx = n_ctx  # the longest sequence (prompt + new tokens) allowed
+        self.n_ctx = llm.n_ctx()  # the longest sequence (prompt + new tokens) allowed
         self._ctx: Any = None
         self._cells = 0  # KV cells of the current context
         self._batch: Any = None
@@ -99,6 +99,7 @@ class BatchedGenerator:
         if shared:
             prefix = prompts[0][:shared]
             self._decode([_Entry(t, i, prefix_seq, False) for i, t in enumerate(prefix)])
+        stops = [s.encode("utf-8") for s in config.stop if s]
         queue = deque(range(len(prompts)))
         free = list(range(self.parallel - 1, -1, -1))
         slots: dict[int, _Slot] = {}
@@ -113,7 +114,7 @@ class BatchedGenerator:
             for seq, row in outputs:
                 slot = slots[seq]
                 token = self._next_token(row, slot, config)
-                if self._advance(slot, token, config):
+                if self._advance(slot, token, stops, config.max_new_tokens):
                     results[slot.index] = slot.done
                     self._mem_rm(seq)
                     del slots[seq]
@@ -142,19 +143,18 @@ class BatchedGenerator:
         rng = np.random.default_rng((config.seed, index)) if config.temperature > 0 else None
         return _Slot(index=index, pos=len(tokens), rng=rng)
 
-    def _advance(self, slot: _Slot, token: int, config: GenerationConfig) -> bool:
+    def _advance(self, slot: _Slot, token: int, stops: list[bytes], max_new: int) -> bool:
         """Append ``token`` to ``slot``; True (and ``slot.done`` set) when the sequence ends."""
         if self._lib.llama_vocab_is_eog(self._vocab, token):
             slot.done = bytes(slot.text).decode("utf-8", errors="ignore")
             return True
-        slot.tokens.append(token)
+        slot.generated += 1
         slot.text += self._piece(token)
-        stops = [s.encode("utf-8") for s in config.stop if s]
         cut = min((i for s in stops if (i := slot.text.find(s)) >= 0), default=-1)
         if cut >= 0:
             slot.done = bytes(slot.text[:cut]).decode("utf-8", errors="ignore")
             return True
-        if len(slot.tokens) >= config.max_new_tokens:
+        if slot.generated >= max_new:
             slot.done = bytes(slot.text).decode("utf-8", errors="ignore")
             return True
         return False
