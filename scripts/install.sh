@@ -13,12 +13,28 @@ python -m pip install -q --upgrade pip
 # Pinned first: an unpinned torch would pull a multi-GB CUDA build on a CPU-only machine.
 python -m pip install -q "$TORCH_SPEC"
 # llama-cpp-python compiles llama.cpp here. Its default -march=native build crashed (SIGSEGV in
-# libggml-cpu) on a VM whose CPU advertises AMX/AVX-512, so build for AVX2, which any x86-64 CPU
-# of the last decade runs; set CMAKE_ARGS yourself to tune for your machine (or for Apple/CUDA).
-# CMAKE_ARGS=-DGGML_NATIVE=ON generated 1.2x the tokens/s of this build on a Zen 5 VM with
-# AVX-512 (docs/results/backend_throughput.md); such a wheel is cached per CPU (flags in its key).
-export CMAKE_ARGS=${CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
--DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF"}
+# libggml-cpu) on a VM whose CPU advertises AMX, so on x86-64 build for the instruction sets
+# this CPU reports (AVX2, AVX-512, VNNI, BF16: what -march=native would use) with AMX left out.
+# The AVX-512 build generated 1.2-1.3x the tokens/s of an AVX2-only one on a Zen 5 VM
+# (docs/results/backend_throughput.md). Set CMAKE_ARGS yourself for another target (a wheel
+# shared with other CPUs, Apple Metal, CUDA); built wheels are cached per CMAKE_ARGS.
+cpu_cmake_args() {
+  local flags pair on need
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+  has() { for f in "$@"; do [[ "$flags" == *" $f "* ]] || return 1; done; }
+  printf '%s' "-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+  for pair in sse4_2:SSE42 avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx_vnni:AVX_VNNI \
+      avx512f,avx512cd,avx512vl,avx512dq,avx512bw:AVX512 avx512vbmi:AVX512_VBMI \
+      avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
+    IFS=, read -ra need <<< "${pair%%:*}"
+    on=OFF; has "${need[@]}" && on=ON
+    printf ' -DGGML_%s=%s' "${pair##*:}" "$on"
+  done
+}
+if [ -z "${CMAKE_ARGS:-}" ] && [ "$(uname -m)" = x86_64 ]; then
+  CMAKE_ARGS=$(cpu_cmake_args)
+fi
+export CMAKE_ARGS=${CMAKE_ARGS:-}
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}
 if [[ ",${EXTRAS}," == *",llamacpp,"* ]]; then
   # pip's own wheel cache ignores CMAKE_ARGS: a wheel once built with other flags (say

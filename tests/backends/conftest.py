@@ -42,7 +42,7 @@ def equal_weight_gguf() -> Path:
     made from an older shipped file is removed.
     """
     from culturealign.models.embedded import EMBEDDED
-    from culturealign.models.llamacpp import dequantize_gguf
+    from culturealign.models.gguf_rewrite import dequantize_gguf
     from culturealign.paths import cache_dir
 
     shipped = EMBEDDED[MODEL].gguf_path()

@@ -110,8 +110,11 @@ def test_parallel_option_is_parsed_and_checked():
     from culturealign.models.llamacpp import parse_spec
 
     assert parse_spec("x.gguf#parallel=8")[1] == {"parallel": 8}
+    assert parse_spec("x.gguf#parallel=8,head=BF16")[1] == {"parallel": 8, "head": "bf16"}
     with pytest.raises(CultureAlignError, match="parallel=<int >= 1>"):
         parse_spec("x.gguf#parallel=0")
+    with pytest.raises(CultureAlignError, match="head=bf16"):
+        parse_spec("x.gguf#head=f16")
 
 
 def test_common_prefix_leaves_every_prompt_a_token():

@@ -2,7 +2,10 @@
 
 ``--model llamacpp:<path.gguf>`` or ``llamacpp:<embedded name>`` (the GGUF the embedded model
 ships as, not its de-quantized copy). Options after ``#``: ``n_ctx=4096``, ``chat=0|1``,
-``parallel=16`` (sequences generated at once; 1: one at a time through ``create_completion``).
+``parallel=16`` (sequences generated at once; 1: one at a time through ``create_completion``),
+``head=bf16`` (run a copy of the file whose output layer is BF16: faster on a CPU with
+AVX512-BF16 for a large-vocabulary model; written once in the culturealign cache, see
+:mod:`culturealign.models.gguf_rewrite`).
 
 Choice scoring follows the HF backend's token convention (context tokenized as one string with
 BOS, each choice alone) and reads log-probabilities from llama.cpp's per-position logits
@@ -172,10 +175,12 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
             options["chat"] = value.lower() in ("1", "true", "yes")
         elif key == "parallel" and eq and value.isdigit() and int(value) >= 1:
             options["parallel"] = int(value)
+        elif key == "head" and value.lower() == "bf16":
+            options["head"] = "bf16"
         else:
             raise CultureAlignError(
                 f"bad option {pair!r} in {spec!r}",
-                "options: n_ctx=<int>, chat=0|1, parallel=<int >= 1>",
+                "options: n_ctx=<int>, chat=0|1, parallel=<int >= 1>, head=bf16",
             )
     return path, options
 
@@ -220,6 +225,9 @@ def load_llamacpp(
                 f"GGUF file not found: {target}",
                 f"give a .gguf file or one of: {', '.join(EMBEDDED)}",
             )
+    source = path
+    if options.get("head") == "bf16":
+        path = bf16_head_copy(path)
     threads = threads or available_cores()
     try:
         # verbose=False quiets the model load, not the context's KV-cache notices
@@ -254,6 +262,7 @@ def load_llamacpp(
             "n_ctx": n_ctx,
             "llama_cpp_python": llama_cpp.__version__,
             "architecture": meta.get("general.architecture"),
+            **({"head": "bf16", "source": str(source)} if path != source else {}),
         },
     )
     parallel = options.get("parallel", DEFAULT_PARALLEL)
@@ -270,65 +279,33 @@ def _file_type(meta: dict[str, str]) -> str | None:
     return names.get(int(raw), f"gguf_file_type_{raw}")
 
 
-def dequantize_gguf(src: str | Path, dst: str | Path, dtype: str = "F32") -> Path:
-    """Write ``dst``: ``src`` with every quantized tensor de-quantized (``F32`` or ``F16``).
+def bf16_head_copy(path: Path) -> Path:
+    """The cached copy of ``path`` with a BF16 output layer, written on first use.
 
-    Same model, same metadata (every key with its type, the tokenizer arrays included; only
-    ``general.file_type`` changes), weights equal to what the quantized file encodes. llama.cpp
-    running it does plain float arithmetic, so it can be compared with a backend that runs the
-    same de-quantized weights (the HF backend's copy of an embedded GGUF) without the 8-bit
-    activation quantization of llama.cpp's quantized dot products. ``F16`` rounds the
-    de-quantized values to half precision (smaller, and llama.cpp converts activations to f16);
-    1-D tensors (norms) stay F32, as llama.cpp requires. Written atomically.
+    Keyed by the source's name, size and mtime (a changed source gets a new copy, the old one
+    is removed).
     """
-    import gguf
+    import logging
+    import platform
 
-    from culturealign.paths import atomic_path
+    import llama_cpp
 
-    if dtype not in ("F32", "F16"):
-        raise CultureAlignError(f"cannot de-quantize to {dtype!r}", "use dtype F32 or F16")
-    src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise CultureAlignError(f"GGUF file not found: {src}", "give an existing .gguf file")
-    reader = gguf.GGUFReader(src)
-    arch = reader.get_field(gguf.Keys.General.ARCHITECTURE)
-    if arch is None:
-        raise CultureAlignError(f"{src} has no {gguf.Keys.General.ARCHITECTURE}", "is it a GGUF?")
-    f32 = gguf.GGMLQuantizationType.F32
+    from culturealign.models.gguf_rewrite import bf16_head_gguf
+    from culturealign.paths import cache_dir
 
-    def out_dtype(tensor: Any) -> type[np.floating[Any]]:
-        keep = dtype == "F32" or len(tensor.shape) == 1 or tensor.tensor_type == f32
-        return np.float32 if keep else np.float16
-
-    with atomic_path(dst) as tmp:
-        writer = gguf.GGUFWriter(tmp, arch.contents(), endianess=reader.endianess)
-        for field in reader.fields.values():
-            # GGUF.* are the reader's virtual fields; the writer adds the architecture itself.
-            if field.name.startswith("GGUF.") or field.name == gguf.Keys.General.ARCHITECTURE:
-                continue
-            vtype = field.types[0]
-            sub = field.types[-1] if vtype == gguf.GGUFValueType.ARRAY else None
-            value = field.contents()
-            if field.name == gguf.Keys.General.FILE_TYPE:
-                value = int(
-                    gguf.LlamaFileType.ALL_F32 if dtype == "F32" else gguf.LlamaFileType.MOSTLY_F16
-                )
-            if field.name == gguf.Keys.General.ALIGNMENT:
-                writer.data_alignment = int(value)
-            writer.add_key_value(field.name, value, vtype, sub_type=sub)
-        for tensor in reader.tensors:  # de-quantized sizes, before any data is written
-            shape = [int(n) for n in reversed(tensor.shape)]  # ggml order -> numpy order
-            size = np.dtype(out_dtype(tensor)).itemsize
-            writer.add_tensor_info(
-                tensor.name, shape, np.dtype(out_dtype(tensor)), size * int(np.prod(shape))
-            )
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_ti_data_to_file()
-        for tensor in reader.tensors:
-            data = np.asarray(tensor.data)
-            if tensor.tensor_type not in (f32, gguf.GGMLQuantizationType.F16):
-                data = gguf.quants.dequantize(data, tensor.tensor_type)
-            writer.write_tensor_data(np.ascontiguousarray(data, dtype=out_dtype(tensor)))
-        writer.close()
-    return dst
+    log = logging.getLogger(__name__)
+    x86 = platform.machine().lower() in ("x86_64", "amd64")
+    if x86 and b"AVX512_BF16 = 1" not in llama_cpp.llama_print_system_info():
+        log.warning(
+            "this llama.cpp build has no AVX512-BF16 kernels: head=bf16 may be slower than the "
+            "file's own output layer here"
+        )
+    stat = path.stat()
+    name = f"{path.stem}-bf16-head.gguf"
+    target = cache_dir("gguf") / f"{stat.st_size}-{int(stat.st_mtime)}-{name}"
+    if not target.is_file():
+        for old in target.parent.glob(f"*-{name}"):
+            old.unlink(missing_ok=True)
+        log.info("writing %s (once): %s with a BF16 output layer", target, path.name)
+        bf16_head_gguf(path, target)
+    return target

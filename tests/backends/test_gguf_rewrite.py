@@ -1,4 +1,4 @@
-"""``dequantize_gguf``: a quantized GGUF -> the same model in F32/F16, metadata unchanged."""
+"""GGUF rewrites, metadata unchanged: ``dequantize_gguf`` (-> F32/F16), ``bf16_head_gguf``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 gguf = pytest.importorskip("gguf", reason="the gguf package is not installed")
 
 from culturealign.errors import CultureAlignError  # noqa: E402
-from culturealign.models.llamacpp import dequantize_gguf  # noqa: E402
+from culturealign.models.gguf_rewrite import bf16_head_gguf, dequantize_gguf  # noqa: E402
 
 Q = gguf.GGMLQuantizationType
 V = gguf.GGUFValueType
@@ -26,10 +26,8 @@ def tensors(path: Path) -> dict[str, Any]:
     return {t.name: t for t in gguf.GGUFReader(path).tensors}
 
 
-@pytest.fixture(scope="module")
-def quantized(tmp_path_factory) -> Path:
-    """A small GGUF written with gguf's own writer: Q8_0, Q4_0, Q5_0 and F32 tensors."""
-    path = tmp_path_factory.mktemp("gguf") / "tiny.gguf"
+def write_tiny(path: Path, quantized: dict[str, Any]) -> Path:
+    """A small GGUF written with gguf's own writer: an F32 norm and ``quantized`` 8x64 tensors."""
     rng = np.random.default_rng(0)
     writer = gguf.GGUFWriter(path, "llama")
     writer.add_name("tiny")
@@ -41,7 +39,7 @@ def quantized(tmp_path_factory) -> Path:
     writer.add_array("tokenizer.ggml.scores", [0.0, -1.5, -2.0, -2.5])
     writer.add_array("tokenizer.ggml.token_type", [3, 1, 1, 1])
     writer.add_tensor("norm.weight", rng.standard_normal(64).astype(np.float32))
-    for name, qtype in (("a.weight", Q.Q8_0), ("b.weight", Q.Q4_0), ("c.weight", Q.Q5_0)):
+    for name, qtype in quantized.items():
         raw = gguf.quants.quantize(rng.standard_normal((8, 64)).astype(np.float32), qtype)
         writer.add_tensor(name, raw, raw_shape=raw.shape, raw_dtype=qtype)
     writer.write_header_to_file()
@@ -49,6 +47,13 @@ def quantized(tmp_path_factory) -> Path:
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory) -> Path:
+    """Q8_0, Q4_0, Q5_0 and F32 tensors."""
+    path = tmp_path_factory.mktemp("gguf") / "tiny.gguf"
+    return write_tiny(path, {"a.weight": Q.Q8_0, "b.weight": Q.Q4_0, "c.weight": Q.Q5_0})
 
 
 @pytest.mark.parametrize(("dtype", "file_type"), [("F32", 0), ("F16", 1)])
@@ -83,6 +88,56 @@ def test_bad_input_is_one_clear_error(quantized, tmp_path):
     with pytest.raises(CultureAlignError, match="use dtype F32 or F16"):
         dequantize_gguf(quantized, tmp_path / "out.gguf", "Q8_0")
     assert not (tmp_path / "out.gguf").exists()
+
+
+def test_bf16_head_copies_a_tied_embedding_and_keeps_the_rest(tmp_path):
+    """No output.weight (a tied head): it is added, BF16 of the de-quantized embedding."""
+    tied = write_tiny(tmp_path / "tied.gguf", {"token_embd.weight": Q.Q8_0, "a.weight": Q.Q4_0})
+    out = bf16_head_gguf(tied, tmp_path / "out.gguf")
+    before, after = fields(tied), fields(out)
+    assert after.pop("GGUF.tensor_count")[1] == before.pop("GGUF.tensor_count")[1] + 1
+    assert after == before  # file type included: the body is as it was
+    src, dst = tensors(tied), tensors(out)
+    assert list(dst) == [*src, "output.weight"]
+    for name, t in src.items():
+        assert dst[name].tensor_type == t.tensor_type
+        np.testing.assert_array_equal(dst[name].data, t.data)  # the same bytes
+    head = dst["output.weight"]
+    embedding = src["token_embd.weight"]
+    assert head.tensor_type == Q.BF16 and list(head.shape) == list(embedding.shape)
+    values = gguf.quants.dequantize(embedding.data, Q.Q8_0)
+    got = gguf.quants.dequantize(head.data, Q.BF16)
+    assert np.abs(got - values).max() <= np.abs(values).max() * 2**-8  # 8 significant bits
+    rounded = gguf.quants.dequantize(gguf.quants.quantize(values, Q.BF16), Q.BF16)
+    np.testing.assert_array_equal(got, rounded)  # gguf's own BF16 rounding
+
+
+def test_bf16_head_converts_a_separate_head(tmp_path):
+    untied = write_tiny(
+        tmp_path / "untied.gguf", {"token_embd.weight": Q.Q8_0, "output.weight": Q.Q4_0}
+    )
+    out = bf16_head_gguf(untied, tmp_path / "out.gguf")
+    src, dst = tensors(untied), tensors(out)
+    assert sorted(dst) == sorted(src) and dst["output.weight"].tensor_type == Q.BF16
+    assert dst["token_embd.weight"].tensor_type == Q.Q8_0
+    values = gguf.quants.dequantize(src["output.weight"].data, Q.Q4_0)
+    rounded = gguf.quants.dequantize(gguf.quants.quantize(values, Q.BF16), Q.BF16)
+    np.testing.assert_array_equal(
+        gguf.quants.dequantize(dst["output.weight"].data, Q.BF16), rounded
+    )
+
+
+def test_bf16_head_bad_input_is_one_clear_error(quantized, tmp_path):
+    head = bf16_head_gguf(
+        write_tiny(tmp_path / "t.gguf", {"token_embd.weight": Q.Q8_0}), tmp_path / "h.gguf"
+    )
+    with pytest.raises(CultureAlignError, match="already BF16"):
+        bf16_head_gguf(head, tmp_path / "again.gguf")
+    with pytest.raises(CultureAlignError, match="neither output.weight nor token_embd.weight"):
+        bf16_head_gguf(quantized, tmp_path / "none.gguf")
+    with pytest.raises(CultureAlignError, match="GGUF file not found"):
+        bf16_head_gguf(tmp_path / "nope.gguf", tmp_path / "none.gguf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.gguf", "t.gguf"]
 
 
 @pytest.mark.integration
