@@ -8,7 +8,9 @@ The same JCM test items (3-shot, the study's Japanese prompt, gemma-3-270m) thro
 * ``server c=4``    the same, four requests in flight;
 * ``llamacpp``      the same GGUF in-process (llama-cpp-python), one prompt at a time
                     (``parallel=1``, ``create_completion``) and batched (``parallel=N``: N
-                    sequences per ``llama_decode`` call, shared few-shot prefix).
+                    sequences per ``llama_decode`` call, shared few-shot prefix); the batched
+                    arms also on the ``head=bf16`` copy (a BF16 output layer; see
+                    ``culturealign.models.gguf_rewrite``).
 
 The HF baseline is taken at its fastest generation batch size among ``--hf-batch-sizes`` (each
 is timed; the table shows them all).
@@ -80,7 +82,10 @@ def main() -> None:
     parser.add_argument(
         "--parallel", default="16,32", help="batched llama.cpp arms: sequences decoded at once"
     )
-    parser.add_argument("--hf-batch-sizes", default="16,32", help="HF generation batch sizes")
+    parser.add_argument(
+        "--bf16-parallel", default="32", help="batched arms on the head=bf16 copy ('' for none)"
+    )
+    parser.add_argument("--hf-batch-sizes", default="16,32,64", help="HF generation batch sizes")
     parser.add_argument("--skip-server", action="store_true", help="leave out the server arms")
     parser.add_argument("--out", type=Path, help="write the Markdown report here too")
     args = parser.parse_args()
@@ -116,9 +121,11 @@ def main() -> None:
                 results[f"llama.cpp server, c={conc}"] = run_arm(lm, samples, count_tokens)
         finally:
             server.stop()
-    for parallel in [1] + [int(p) for p in args.parallel.split(",")]:
-        lm = load_model(f"llamacpp:{MODEL}#parallel={parallel}", threads=args.threads)
-        name = "one by one" if parallel == 1 else f"batched, parallel={parallel}"
+    arms = [(1, "")] + [(int(p), "") for p in args.parallel.split(",")]
+    arms += [(int(p), ",head=bf16") for p in filter(None, args.bf16_parallel.split(","))]
+    for parallel, head in arms:
+        lm = load_model(f"llamacpp:{MODEL}#parallel={parallel}{head}", threads=args.threads)
+        name = "one by one" if parallel == 1 else f"batched, parallel={parallel}{head}"
         results[f"llama.cpp in-process, {name}"] = run_arm(lm, samples, count_tokens)
         del lm
 
@@ -154,8 +161,9 @@ def render(results: dict[str, dict[str, Any]], n: int, args: argparse.Namespace)
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
         f"{os.cpu_count()} CPUs. Produced by `python benchmarks/backend_throughput.py "
         f"--limit {args.limit} --threads {args.threads} --parallel {args.parallel} "
-        f"--hf-batch-sizes {args.hf_batch_sizes}`. Baseline (x HF = 1.00): the first row, "
-        f"the HF backend at its fastest generation batch size.",
+        f"--bf16-parallel '{args.bf16_parallel}' --hf-batch-sizes {args.hf_batch_sizes}`. "
+        "Baseline (x HF = 1.00): the first row, the HF backend at its fastest generation "
+        "batch size.",
         "",
         f"llama.cpp build: {_llama_build()}",
         "",
@@ -180,7 +188,8 @@ def render(results: dict[str, dict[str, Any]], n: int, args: argparse.Namespace)
         "",
         "Target (issue 9): llama.cpp generation >= 3x the HF backend's tokens/s.",
         "Tokens: generated texts re-tokenized with gemma's HF tokenizer (one count for all "
-        "arms). The llama.cpp arms run the Q4_K_M GGUF, HF its fp32 copy, so a few answers "
+        "arms). The llama.cpp arms run the Q4_K_M GGUF (head=bf16: its copy with a BF16 "
+        "output layer), HF its fp32 copy, so a few answers "
         "differ; generated lengths differ with them, hence tokens/s rather than items/s.",
     ]
     return "\n".join(lines) + "\n"
