@@ -40,6 +40,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,23 +50,38 @@ MODEL = "gemma-3-270m"
 MAX_NEW_TOKENS = 32
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
+def _timed(fn: Callable[[], Any], repeats: int = 1, check: bool = False) -> tuple[Any, float]:
+    """``fn()``'s first result and its median wall time over ``repeats`` calls.
+
+    ``check``: every repeat must return the same (greedy generation is deterministic; choice
+    log-probs are not checked: llama.cpp's reuse of a cached prefix moves their last bits).
+    """
+    outs, times = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        outs.append(fn())
+        times.append(time.perf_counter() - start)
+    if check and any(out != outs[0] for out in outs):
+        raise SystemExit("a repeat generated other texts: greedy decoding should not")
+    return outs[0], statistics.median(times)
 
 
 def run_arm(
-    lm: Any, samples: list[Any], count_tokens: Callable[[str], int], **gen_kwargs: Any
+    lm: Any,
+    samples: list[Any],
+    count_tokens: Callable[[str], int],
+    repeats: int = 1,
+    **gen_kwargs: Any,
 ) -> dict[str, Any]:
     from culturealign.models.base import GenerationConfig
 
     warm = samples[:2]  # first-call costs (allocation, thread pools) stay out of the timing
     lm.choice_logprobs([s.request for s in warm])
     lm.generate([s.prompt for s in warm], GenerationConfig(max_new_tokens=2), **gen_kwargs)
-    scores, choice_s = _timed(lambda: lm.choice_logprobs([s.request for s in samples]))
+    scores, choice_s = _timed(lambda: lm.choice_logprobs([s.request for s in samples]), repeats)
     config = GenerationConfig(max_new_tokens=MAX_NEW_TOKENS)
-    texts, gen_s = _timed(lambda: lm.generate([s.prompt for s in samples], config, **gen_kwargs))
+    prompts = [s.prompt for s in samples]
+    texts, gen_s = _timed(lambda: lm.generate(prompts, config, **gen_kwargs), repeats, True)
     return {
         "choice_s": choice_s,
         "generate_s": gen_s,
@@ -80,13 +96,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--parallel", default="16,32", help="batched llama.cpp arms: sequences decoded at once"
+        "--parallel",
+        default="1,16,32",
+        help="llama.cpp in-process arms: sequences decoded at once (1: one by one)",
     )
     parser.add_argument(
         "--bf16-parallel", default="32", help="batched arms on the head=bf16 copy ('' for none)"
     )
     parser.add_argument("--hf-batch-sizes", default="16,32,64", help="HF generation batch sizes")
     parser.add_argument("--skip-server", action="store_true", help="leave out the server arms")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs per arm (the median)")
     parser.add_argument("--out", type=Path, help="write the Markdown report here too")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
@@ -108,7 +127,9 @@ def main() -> None:
     samples = task.samples(hf)  # gemma is a base model: the same plain prompts for every arm
     results = {}
     for size in [int(b) for b in args.hf_batch_sizes.split(",")]:
-        results[f"hf, batch {size}"] = run_arm(hf, samples, count_tokens, batch_size=size)
+        results[f"hf, batch {size}"] = run_arm(
+            hf, samples, count_tokens, args.repeats, batch_size=size
+        )
     del hf
     results = _fastest_first(results)
 
@@ -118,15 +139,17 @@ def main() -> None:
             for conc in (1, 4):
                 spec = f"openai:{MODEL}@{server.base_url}#x.repeat_penalty=1,scoring=topk"
                 lm = load_model(f"{spec},concurrency={conc}")
-                results[f"llama.cpp server, c={conc}"] = run_arm(lm, samples, count_tokens)
+                results[f"llama.cpp server, c={conc}"] = run_arm(
+                    lm, samples, count_tokens, args.repeats
+                )
         finally:
             server.stop()
-    arms = [(1, "")] + [(int(p), "") for p in args.parallel.split(",")]
+    arms = [(int(p), "") for p in filter(None, args.parallel.split(","))]
     arms += [(int(p), ",head=bf16") for p in filter(None, args.bf16_parallel.split(","))]
     for parallel, head in arms:
         lm = load_model(f"llamacpp:{MODEL}#parallel={parallel}{head}", threads=args.threads)
         name = "one by one" if parallel == 1 else f"batched, parallel={parallel}{head}"
-        results[f"llama.cpp in-process, {name}"] = run_arm(lm, samples, count_tokens)
+        results[f"llama.cpp in-process, {name}"] = run_arm(lm, samples, count_tokens, args.repeats)
         del lm
 
     report = render(results, len(samples), args)
@@ -161,7 +184,9 @@ def render(results: dict[str, dict[str, Any]], n: int, args: argparse.Namespace)
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
         f"{os.cpu_count()} CPUs. Produced by `python benchmarks/backend_throughput.py "
         f"--limit {args.limit} --threads {args.threads} --parallel {args.parallel} "
-        f"--bf16-parallel '{args.bf16_parallel}' --hf-batch-sizes {args.hf_batch_sizes}`. "
+        f"--bf16-parallel '{args.bf16_parallel}' --hf-batch-sizes {args.hf_batch_sizes} "
+        f"--repeats {args.repeats}{' --skip-server' if args.skip_server else ''}`; times are "
+        f"the median of {args.repeats} run(s) after a warm-up. "
         "Baseline (x HF = 1.00): the first row, the HF backend at its fastest generation "
         "batch size.",
         "",

@@ -15,7 +15,7 @@ python -m pip install -q "$TORCH_SPEC"
 # llama-cpp-python compiles llama.cpp here. Its default -march=native build crashed (SIGSEGV in
 # libggml-cpu) on a VM whose CPU advertises AMX, so on x86-64 build for the instruction sets
 # this CPU reports (AVX2, AVX-512, VNNI, BF16: what -march=native would use) with AMX left out.
-# The AVX-512 build generated 1.2-1.3x the tokens/s of an AVX2-only one on a Zen 5 VM
+# The AVX-512 build generated ~1.2x the tokens/s of an AVX2-only one on a Zen 5 VM
 # (docs/results/backend_throughput.md). Set CMAKE_ARGS yourself for another target (a wheel
 # shared with other CPUs, Apple Metal, CUDA); built wheels are cached per CMAKE_ARGS.
 cpu_cmake_args() {
@@ -31,7 +31,7 @@ cpu_cmake_args() {
     printf ' -DGGML_%s=%s' "${pair##*:}" "$on"
   done
 }
-if [ -z "${CMAKE_ARGS:-}" ] && [ "$(uname -m)" = x86_64 ]; then
+if [ -z "${CMAKE_ARGS:-}" ] && [ "$(uname -m)" = x86_64 ] && [ -r /proc/cpuinfo ]; then
   CMAKE_ARGS=$(cpu_cmake_args)
 fi
 export CMAKE_ARGS=${CMAKE_ARGS:-}
@@ -41,7 +41,9 @@ if [[ ",${EXTRAS}," == *",llamacpp,"* ]]; then
   # -march=native on another CPU) would be reused and crash. Keep built wheels per flags instead.
   LLAMA_SPEC=$(grep -o '"llama-cpp-python\[server\]==[^"]*"' pyproject.toml | tr -d '"')
   cpu=""
-  [[ "$CMAKE_ARGS" == *"GGML_NATIVE=ON"* ]] && cpu=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m)
+  if [ -z "$CMAKE_ARGS" ] || [[ "$CMAKE_ARGS" == *"GGML_NATIVE=ON"* ]]; then  # a native build
+    cpu=$(grep -m1 '^flags\|^Features' /proc/cpuinfo 2>/dev/null || uname -m)
+  fi
   key=$(printf '%s %s%s' "$LLAMA_SPEC" "$CMAKE_ARGS" "${cpu:+ $cpu}" | sha256sum | cut -c1-16)
   wheels="${XDG_CACHE_HOME:-$HOME/.cache}/culturealign/wheels/llama-cpp-$key"
   if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
