@@ -26,33 +26,24 @@ ISSUE_TARGET = 0.95
 # quantized arithmetic: its Q4_K/Q5_0/Q8_0 dot products quantize the activations to 8 bits, HF
 # multiplies fp32 activations with the same weights de-quantized; the log-prob margin moves by
 # 0.13 on average (max 0.43), and gemma-3-270m's JCM margins are small (median 0.31, 20 items
-# under 0.1). With the F32 file llama.cpp agrees on >= 95 (see EQUAL_WEIGHTS). So the quantized
+# under 0.1). With the F32 file llama.cpp agrees on >= 95 (equal_weight_gguf). So the quantized
 # server tests require: at least QUANTIZED_MIN_SHARE equal, every differing item a near tie.
 QUANTIZED_MIN_SHARE = 0.88
 NEAR_TIE = 0.5  # |log p(誤) - log p(正)| under which quantization noise can flip the answer
-EQUAL_WEIGHTS = "gemma-3-270m-dequantized-f32.gguf"
 
 
 @pytest.fixture(scope="session")
 def equal_weight_gguf() -> Path:
     """The shipped Q4_K_M GGUF de-quantized to F32: the HF backend's weights, for llama.cpp.
 
-    Built once per machine (about 25 s of CPU, 1.1 GB) in the culturealign cache; the write is
-    atomic, so a file there is complete. Keyed by the shipped file's size and mtime; a file
-    made from an older shipped file is removed.
+    Built once per machine (about 25 s of CPU, 1.1 GB) in the culturealign cache (atomic write:
+    a file there is complete), keyed by the shipped file's size and mtime.
     """
     from culturealign.models.embedded import EMBEDDED
-    from culturealign.models.gguf_rewrite import dequantize_gguf
-    from culturealign.paths import cache_dir
+    from culturealign.models.gguf_rewrite import cached_copy, dequantize_gguf
 
     shipped = EMBEDDED[MODEL].gguf_path()
-    stat = shipped.stat()
-    target = cache_dir("gguf") / f"{stat.st_size}-{int(stat.st_mtime)}-{EQUAL_WEIGHTS}"
-    if not target.is_file():
-        for old in target.parent.glob(f"*-{EQUAL_WEIGHTS}"):
-            old.unlink(missing_ok=True)
-        dequantize_gguf(shipped, target, "F32")
-    return target
+    return cached_copy(shipped, "dequantized-f32", lambda src, dst: dequantize_gguf(src, dst))
 
 
 def read_items(out: Path) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,11 @@ import pytest
 gguf = pytest.importorskip("gguf", reason="the gguf package is not installed")
 
 from culturealign.errors import CultureAlignError  # noqa: E402
-from culturealign.models.gguf_rewrite import bf16_head_gguf, dequantize_gguf  # noqa: E402
+from culturealign.models.gguf_rewrite import (  # noqa: E402
+    bf16_head_gguf,
+    cached_copy,
+    dequantize_gguf,
+)
 
 Q = gguf.GGMLQuantizationType
 V = gguf.GGUFValueType
@@ -138,6 +143,23 @@ def test_bf16_head_bad_input_is_one_clear_error(quantized, tmp_path):
     with pytest.raises(CultureAlignError, match="GGUF file not found"):
         bf16_head_gguf(tmp_path / "nope.gguf", tmp_path / "none.gguf")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.gguf", "t.gguf"]
+
+
+def test_cached_copy_is_made_once_and_again_when_the_source_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("CULTUREALIGN_CACHE", str(tmp_path / "cache"))
+    src = write_tiny(tmp_path / "m.gguf", {"token_embd.weight": Q.Q8_0})
+    made = []
+
+    def write(source: Path, target: Path) -> Path:
+        made.append(target)
+        return bf16_head_gguf(source, target)
+
+    first = cached_copy(src, "bf16-head", write)
+    assert cached_copy(src, "bf16-head", write) == first and made == [first]
+    os.utime(src, (1_000_000, 1_000_000))  # the source changed
+    second = cached_copy(src, "bf16-head", write)
+    assert made == [first, second] and second.is_file() and not first.exists()
+    assert tensors(second)["output.weight"].tensor_type == Q.BF16
 
 
 @pytest.mark.integration

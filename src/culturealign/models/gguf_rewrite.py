@@ -105,6 +105,27 @@ def bf16_head_gguf(src: str | Path, dst: str | Path) -> Path:
     return _write(reader, Path(dst), tensors, None)
 
 
+def cached_copy(src: Path, kind: str, write: Callable[[Path, Path], Path]) -> Path:
+    """The copy of ``src`` made by ``write(src, target)`` in the culturealign cache, made once.
+
+    Named by the source's size, mtime, name and a hash of its path, and ``kind``: a changed
+    source gets a new copy, and the copy of its older version is removed.
+    """
+    import hashlib
+
+    from culturealign.paths import cache_dir
+
+    stat = src.stat()
+    tag = hashlib.sha256(str(src.resolve()).encode("utf-8")).hexdigest()[:8]
+    name = f"{src.stem}-{tag}-{kind}.gguf"
+    target = cache_dir("gguf") / f"{stat.st_size}-{int(stat.st_mtime)}-{name}"
+    if not target.is_file():
+        for old in target.parent.glob(f"*-{name}"):
+            old.unlink(missing_ok=True)
+        write(src, target)
+    return target
+
+
 def _reader(src: str | Path) -> Any:
     import gguf
 

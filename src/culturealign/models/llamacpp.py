@@ -280,18 +280,13 @@ def _file_type(meta: dict[str, str]) -> str | None:
 
 
 def bf16_head_copy(path: Path) -> Path:
-    """The cached copy of ``path`` with a BF16 output layer, written on first use.
-
-    Keyed by the source's name, size and mtime (a changed source gets a new copy, the old one
-    is removed).
-    """
+    """The cached copy of ``path`` with a BF16 output layer, written on first use."""
     import logging
     import platform
 
     import llama_cpp
 
-    from culturealign.models.gguf_rewrite import bf16_head_gguf
-    from culturealign.paths import cache_dir
+    from culturealign.models.gguf_rewrite import bf16_head_gguf, cached_copy
 
     log = logging.getLogger(__name__)
     x86 = platform.machine().lower() in ("x86_64", "amd64")
@@ -300,12 +295,9 @@ def bf16_head_copy(path: Path) -> Path:
             "this llama.cpp build has no AVX512-BF16 kernels: head=bf16 may be slower than the "
             "file's own output layer here"
         )
-    stat = path.stat()
-    name = f"{path.stem}-bf16-head.gguf"
-    target = cache_dir("gguf") / f"{stat.st_size}-{int(stat.st_mtime)}-{name}"
-    if not target.is_file():
-        for old in target.parent.glob(f"*-{name}"):
-            old.unlink(missing_ok=True)
-        log.info("writing %s (once): %s with a BF16 output layer", target, path.name)
-        bf16_head_gguf(path, target)
-    return target
+
+    def write(src: Path, dst: Path) -> Path:
+        log.info("writing %s (once): %s with a BF16 output layer", dst, src.name)
+        return bf16_head_gguf(src, dst)
+
+    return cached_copy(path, "bf16-head", write)
