@@ -104,6 +104,9 @@ def main() -> None:
         "--bf16-parallel", default="32", help="batched arms on the head=bf16 copy ('' for none)"
     )
     parser.add_argument("--hf-batch-sizes", default="16,32,64", help="HF generation batch sizes")
+    parser.add_argument(
+        "--hf-dtypes", default="float32,bfloat16", help="HF weight dtypes (torch names)"
+    )
     parser.add_argument("--skip-server", action="store_true", help="leave out the server arms")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs per arm (the median)")
     parser.add_argument("--out", type=Path, help="write the Markdown report here too")
@@ -123,14 +126,16 @@ def main() -> None:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
     task = build_task("jcm", {"limit": args.limit})
-    hf = load_model(MODEL, threads=args.threads)
-    samples = task.samples(hf)  # gemma is a base model: the same plain prompts for every arm
     results = {}
-    for size in [int(b) for b in args.hf_batch_sizes.split(",")]:
-        results[f"hf, batch {size}"] = run_arm(
-            hf, samples, count_tokens, args.repeats, batch_size=size
-        )
-    del hf
+    for dtype in args.hf_dtypes.split(","):
+        hf = load_model(MODEL, threads=args.threads, dtype=dtype)
+        samples = task.samples(hf)  # gemma is a base model: the same plain prompts for every arm
+        label = "hf" if dtype == "float32" else f"hf {dtype}"
+        for size in [int(b) for b in args.hf_batch_sizes.split(",")]:
+            results[f"{label}, batch {size}"] = run_arm(
+                hf, samples, count_tokens, args.repeats, batch_size=size
+            )
+        del hf
     results = _fastest_first(results)
 
     if not args.skip_server:
@@ -185,6 +190,7 @@ def render(results: dict[str, dict[str, Any]], n: int, args: argparse.Namespace)
         f"{os.cpu_count()} CPUs. Produced by `python benchmarks/backend_throughput.py "
         f"--limit {args.limit} --threads {args.threads} --parallel {args.parallel} "
         f"--bf16-parallel '{args.bf16_parallel}' --hf-batch-sizes {args.hf_batch_sizes} "
+        f"--hf-dtypes {args.hf_dtypes} "
         f"--repeats {args.repeats}{' --skip-server' if args.skip_server else ''}`; times are "
         f"the median of {args.repeats} run(s) after a warm-up. "
         "Baseline (x HF = 1.00): the first row, the HF backend at its fastest generation "

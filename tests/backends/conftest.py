@@ -43,7 +43,7 @@ def equal_weight_gguf() -> Path:
     from culturealign.models.gguf_rewrite import cached_copy, dequantize_gguf
 
     shipped = EMBEDDED[MODEL].gguf_path()
-    return cached_copy(shipped, "dequantized-f32", lambda src, dst: dequantize_gguf(src, dst))
+    return cached_copy(shipped, "dequantized-f32", dequantize_gguf)
 
 
 def read_items(out: Path) -> list[dict[str, Any]]:

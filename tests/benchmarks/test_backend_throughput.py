@@ -15,7 +15,9 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "backend_throughpu
 
 def test_short_run_writes_every_arm_with_hf_first(tmp_path):
     out = tmp_path / "report.md"
-    args = "--limit 3 --threads 1 --skip-server --parallel 1,2 --bf16-parallel 2"
+    args = (
+        "--limit 3 --threads 1 --skip-server --parallel 1,2 --bf16-parallel 2 --hf-dtypes float32"
+    )
     cmd = [sys.executable, str(SCRIPT), *args.split(), "--hf-batch-sizes", "1,3"]
     res = subprocess.run(
         [*cmd, "--repeats", "2", "--out", str(out)], capture_output=True, text=True
