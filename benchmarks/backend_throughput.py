@@ -2,7 +2,8 @@
 
 The same JCM test items (3-shot, the study's Japanese prompt, gemma-3-270m) through:
 
-* ``hf``            the Hugging Face backend (fp32 de-quantized copy): the baseline;
+* ``hf``            the Hugging Face backend (the de-quantized copy) in each of ``--hf-dtypes``
+                    (float32, bfloat16); its fastest run is the baseline;
 * ``server c=1``    a real ``python -m llama_cpp.server`` on loopback serving the shipped Q4_K_M
                     GGUF, through the OpenAI-compatible backend, one request in flight;
 * ``server c=4``    the same, four requests in flight;
