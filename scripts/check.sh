@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-echo "== ruff check";  "$PY" -m ruff check src tests benchmarks
-echo "== ruff format"; "$PY" -m ruff format --check src tests benchmarks
+echo "== ruff check";  "$PY" -m ruff check src tests benchmarks scripts
+echo "== ruff format"; "$PY" -m ruff format --check src tests benchmarks scripts
 echo "== mypy";        "$PY" -m mypy   # scope and strictness: [tool.mypy] in pyproject.toml
 if [ "${1:-}" != "--no-tests" ]; then
   echo "== tests (fast: not slow, not integration)"

@@ -141,6 +141,25 @@ def test_unknown_model(tmp_path):
     _assert_clean_error(r, "model folder not found")
 
 
+@pytest.mark.parametrize(
+    ("model", "folder"),
+    [
+        ("gemma-3-270m", "gemma-3-270m"),
+        ("org/model", "model"),
+        ("gemma-3-270m#dtype=bfloat16", "gemma-3-270m-dtype=bfloat16"),
+        (
+            "llamacpp:/m/x.Q4_K_M.gguf#head=bf16,parallel=32",
+            "llamacpp-x.Q4_K_M.gguf-head=bf16-parallel=32",
+        ),
+        ("openai:org/m@http://localhost:8000/v1#api=chat", "openai-m-api=chat"),
+    ],
+)
+def test_default_run_folder_names_the_model_not_its_url(model, folder):
+    from culturealign.models.registry import model_slug
+
+    assert model_slug(model) == folder
+
+
 def test_unknown_task(workdir):
     _assert_clean_error(
         run_cli("eval", "--model", "gemma-3-270m", "--task", "nope"), "unknown task"

@@ -142,7 +142,9 @@ def eval_cmd(
     )
     given.update(_parse_kv(task_arg, "task argument"))
     built = build_task(task, {k: v for k, v in given.items() if v is not None})
-    slug = model.rstrip("/").split("/")[-1]
+    from culturealign.models.registry import model_slug
+
+    slug = model_slug(model)
     out_dir = (
         out_dir or Path("runs") / "eval" / f"{built.name}-{slug}{'-adapter' if adapter else ''}"
     )

@@ -138,10 +138,12 @@ def _departures(task: Task, used: GenerationConfig) -> dict[str, Any]:
 
 def check_resume(path: Path, identity: dict[str, Any]) -> None:
     key = {k: identity[k] for k in ("task", "mode", "generation")}
-    key["model"] = {k: identity["model"][k] for k in ("name", "path", "adapter_sha256")}
+    key["model"] = {k: identity["model"][k] for k in ("name", "path", "adapter_sha256", "dtype")}
     key["dataset_sha256"] = identity["dataset"].get("sha256")
     if path.exists():
         previous = json.loads(path.read_text(encoding="utf-8"))
+        if "dtype" not in previous.get("model", {}):  # written before dtype was part of the key
+            del key["model"]["dtype"]
         if previous != json.loads(json.dumps(key, default=str)):
             raise CultureAlignError(
                 f"{path.parent} holds a different run (task, model or settings differ)",

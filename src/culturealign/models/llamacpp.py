@@ -251,7 +251,7 @@ def load_llamacpp(
     import llama_cpp
 
     info = ModelInfo(
-        name=target if target in EMBEDDED else path.stem,
+        name=name or f"llamacpp:{spec}",  # as given: tables tell it from the HF model
         backend="llamacpp",
         path=str(path),
         dtype=_file_type(meta),

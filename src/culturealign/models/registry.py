@@ -7,6 +7,7 @@ module in this package plus one entry in ``BACKENDS``.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ BACKENDS: dict[str, tuple[str, str, str | None]] = {
 # Backends named by a prefix of the model string (``openai:<model>@<url>``, ``llamacpp:<gguf>``):
 # the rest is their own spec, so every command that takes --model reaches them unchanged.
 PREFIXED = ("openai", "llamacpp")
+# Options an HF model string may carry after ``#`` (``gemma-3-270m#dtype=bfloat16``), for the
+# same reason: every command that takes --model gets them without a flag of its own.
+HF_DTYPES = ("float32", "bfloat16", "float16")
 
 
 def load_model(
@@ -40,6 +44,9 @@ def load_model(
         return _import_loader(prefix)(spec, model, adapter=adapter, **options)
     # Requests in flight mean something to HTTP backends only; in-process ones batch themselves.
     options.pop("concurrency", None)
+    label = model
+    if backend == "hf":
+        model, options = _split_hf_options(model, options)
     if backend not in BACKENDS:
         raise CultureAlignError(
             f"unknown backend {backend!r}", f"choose one of: {', '.join(sorted(BACKENDS))}"
@@ -51,8 +58,42 @@ def load_model(
         )
     loader = _import_loader(backend)
     if model in EMBEDDED:
-        return _load_embedded(loader, model, adapter, options)
-    return _load_other(loader, model, adapter, options)
+        lm = _load_embedded(loader, model, adapter, options)
+    else:
+        lm = _load_other(loader, model, adapter, options)
+    lm.info.name = label  # a #dtype= variant keeps its name in summaries, tables and caches
+    return lm
+
+
+def model_slug(model: str) -> str:
+    """A folder-name form of a model string: ``openai:org/m@http://host/v1#api=chat`` ->
+    ``openai-m-api=chat`` (backend, last path part, options; never the server's URL)."""
+    prefix, colon, rest = model.partition(":")
+    if not (colon and prefix in PREFIXED):
+        prefix, rest = "", model
+    name, _, opts = rest.partition("#")
+    base = name.split("@")[0].rstrip("/").split("/")[-1]
+    return re.sub(r"[^A-Za-z0-9._=-]+", "-", "-".join(p for p in (prefix, base, opts) if p))
+
+
+def _split_hf_options(model: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``name#dtype=bfloat16`` -> (``name``, options + dtype); a clash with options is an error."""
+    name, _, spec = model.partition("#")
+    merged = dict(options)
+    for pair in filter(None, spec.split(",")):
+        key, _, value = pair.partition("=")
+        if key != "dtype" or value not in HF_DTYPES:
+            raise CultureAlignError(
+                f"bad option {pair!r} in {model!r}",
+                f"the hf backend takes #dtype=<{'|'.join(HF_DTYPES)}>",
+            )
+        if merged.get("dtype") not in (None, value):
+            raise CultureAlignError(
+                f"{model!r} asks for dtype {value} but the config gives {merged['dtype']}",
+                "set the dtype in one place",
+            )
+        merged["dtype"] = value
+    return name, merged
 
 
 def _import_loader(backend: str) -> Loader:

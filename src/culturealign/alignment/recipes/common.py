@@ -61,6 +61,12 @@ def model_source(name: str) -> str:
     """An embedded model's converted folder, else the local path or hub id as given."""
     from culturealign.models.embedded import EMBEDDED, ensure_converted
 
+    if "#" in name:
+        raise CultureAlignError(
+            f"training takes a plain model, not {name!r}",
+            f"drop '#{name.partition('#')[2]}': options after # apply to evaluation and "
+            "generation; training runs fp32 on CPU, bf16 on CUDA",
+        )
     return str(ensure_converted(name)) if name in EMBEDDED else name
 
 
