@@ -58,7 +58,7 @@ def q4():
 
 
 def _generate(lm, parallel: int, prompts, config):
-    lm.parallel, lm._batched = parallel, None
+    lm.set_parallel(parallel)
     return lm.generate(prompts, config)
 
 

@@ -52,9 +52,16 @@ class LlamaCppModel:
         self._chat = chat
         self._tokenizer = tokenizer  # an HF tokenizer for the chat template, when one is known
         self.work: dict[str, int] = {"tokens_evaluated": 0, "tokens_reused": 0}
-        self.parallel = parallel
-        # built now so that a bad parallel= fails at load; its llama.cpp context comes later
-        self._batched = BatchedGenerator(llm, parallel) if parallel > 1 else None
+        self.parallel = 1
+        self._batched: BatchedGenerator | None = None
+        self.set_parallel(parallel)
+
+    def set_parallel(self, parallel: int) -> None:
+        """Generate ``parallel`` sequences at once (1: one by one); a bad value fails here."""
+        batched = BatchedGenerator(self.llm, parallel) if parallel > 1 else None
+        if self._batched is not None:
+            self._batched.close()
+        self.parallel, self._batched = parallel, batched
 
     @property
     def is_chat(self) -> bool:
@@ -131,9 +138,7 @@ class LlamaCppModel:
     def generate(
         self, prompts: Sequence[str], config: GenerationConfig, progress: Progress | None = None
     ) -> list[str]:
-        if self.parallel > 1:
-            if self._batched is None:
-                self._batched = BatchedGenerator(self.llm, self.parallel)
+        if self._batched is not None:
             tokens = [list(self.llm.tokenize(p.encode("utf-8"), special=True)) for p in prompts]
             return self._batched.generate(tokens, config, progress)
         return self._generate_one_by_one(prompts, config, progress)
