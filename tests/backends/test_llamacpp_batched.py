@@ -97,6 +97,10 @@ def test_too_long_a_prompt_is_a_clear_error(q4):
         _generate(q4, 4, ["word " * 5000], GenerationConfig(max_new_tokens=4))
     with pytest.raises(CultureAlignError, match="at most"):
         _generate(q4, 100_000, PROMPTS[:2], GenerationConfig(max_new_tokens=4))
+    with pytest.raises(CultureAlignError, match="parallel=0"):
+        q4.set_parallel(0)
+    q4.set_parallel(3)
+    assert q4.info.extra["parallel"] == 3  # what summary.json records
 
 
 def test_too_many_sequences_fail_at_load():

@@ -160,6 +160,13 @@ def test_default_run_folder_names_the_model_not_its_url(model, folder):
     assert model_slug(model) == folder
 
 
+@pytest.mark.integration
+def test_eval_without_out_writes_the_model_folder(workdir):
+    r = run_cli("eval", "--model", "gemma-3-270m#dtype=bfloat16", "--task", "jcm", "--limit", "2")
+    assert r.returncode == 0, r.stderr
+    assert (workdir / "runs/eval/jcm-gemma-3-270m-dtype=bfloat16/summary.json").is_file()
+
+
 def test_unknown_task(workdir):
     _assert_clean_error(
         run_cli("eval", "--model", "gemma-3-270m", "--task", "nope"), "unknown task"

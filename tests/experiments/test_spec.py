@@ -52,6 +52,12 @@ def test_unknown_field_is_named(grid, tmp_path):
     assert "train_sets.0.data.lmit: unknown field" in message
 
 
+def test_model_id_with_dtype_option_points_to_the_dtype_field(grid, tmp_path):
+    grid["models"][0]["id"] = "gemma-3-270m#dtype=bfloat16"
+    message = _error(tmp_path, grid)
+    assert "models.0.id" in message and "set its dtype field instead" in message
+
+
 def test_wrong_type_is_named(grid, tmp_path):
     grid["seed"] = "zero"
     assert "seed:" in _error(tmp_path, grid)

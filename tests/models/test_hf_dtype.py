@@ -38,6 +38,16 @@ def test_training_refuses_a_dtype_option():
         model_source(BF16)
 
 
+def test_a_folder_named_with_a_hash_is_a_folder(tmp_path):
+    from culturealign.alignment.recipes.common import model_source
+
+    folder = tmp_path / "ckpt#3"
+    folder.mkdir()
+    with pytest.raises(CultureAlignError, match="no config.json"):  # not "bad option '3'"
+        load_model(str(folder))
+    assert model_source(str(folder)) == str(folder)
+
+
 @pytest.mark.integration
 def test_bfloat16_scores_near_float32_and_cannot_resume_its_run(gemma, gemma_bf16, tmp_path):
     import torch

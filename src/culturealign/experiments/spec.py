@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from culturealign.errors import CultureAlignError
 
@@ -40,6 +47,14 @@ class ModelSpec(_Strict):
     @property
     def name(self) -> str:
         return self.label or self.id
+
+    @field_validator("id")
+    @classmethod
+    def _plain_id(cls, value: str) -> str:
+        # '#dtype=' works for eval, not for the training stages every experiment has.
+        if "#" in value and not Path(value).expanduser().exists():
+            raise ValueError(f"{value!r}: give the plain model id and set its dtype field instead")
+        return value
 
 
 class TranslationSpec(_Strict):

@@ -58,10 +58,13 @@ class LlamaCppModel:
 
     def set_parallel(self, parallel: int) -> None:
         """Generate ``parallel`` sequences at once (1: one by one); a bad value fails here."""
+        if parallel < 1:
+            raise CultureAlignError(f"parallel={parallel}", "use a parallel= option >= 1")
         batched = BatchedGenerator(self.llm, parallel) if parallel > 1 else None
         if self._batched is not None:
             self._batched.close()
         self.parallel, self._batched = parallel, batched
+        self.info.extra["parallel"] = parallel
 
     @property
     def is_chat(self) -> bool:
@@ -271,7 +274,6 @@ def load_llamacpp(
         },
     )
     parallel = options.get("parallel", DEFAULT_PARALLEL)
-    info.extra["parallel"] = parallel
     return LlamaCppModel(llm, info, chat=chat, tokenizer=tokenizer, parallel=parallel)
 
 

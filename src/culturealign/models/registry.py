@@ -78,6 +78,8 @@ def model_slug(model: str) -> str:
 
 def _split_hf_options(model: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``name#dtype=bfloat16`` -> (``name``, options + dtype); a clash with options is an error."""
+    if Path(model).expanduser().exists():  # a folder whose name holds a '#'
+        return model, options
     name, _, spec = model.partition("#")
     merged = dict(options)
     for pair in filter(None, spec.split(",")):

@@ -41,9 +41,9 @@ def join_text(prompt: str, response: str) -> str:
 
 def resolve_base(name: str) -> str:
     """An embedded model name becomes its converted folder; anything else is a path or hub id."""
-    from culturealign.models.embedded import EMBEDDED, ensure_converted
+    from culturealign.alignment.recipes.common import model_source
 
-    return str(ensure_converted(name)) if name in EMBEDDED else name
+    return model_source(name)
 
 
 class RewardModel:

@@ -61,7 +61,7 @@ def model_source(name: str) -> str:
     """An embedded model's converted folder, else the local path or hub id as given."""
     from culturealign.models.embedded import EMBEDDED, ensure_converted
 
-    if "#" in name:
+    if "#" in name and not Path(name).expanduser().exists():
         raise CultureAlignError(
             f"training takes a plain model, not {name!r}",
             f"drop '#{name.partition('#')[2]}': options after # apply to evaluation and "
