@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-os.environ.setdefault("CULTUREALIGN_DATA", str((REPO.parent / "shared" / "data").resolve()))
-DATA = Path(os.environ["CULTUREALIGN_DATA"])
+# Absolute, so that tests which change directory (runs without --out) still find the data.
+DATA = Path(os.environ.get("CULTUREALIGN_DATA", REPO.parent / "shared" / "data")).resolve()
+os.environ["CULTUREALIGN_DATA"] = str(DATA)
 
 
 def pytest_collection_modifyitems(config, items):
