@@ -51,8 +51,10 @@ class ModelSpec(_Strict):
     @field_validator("id")
     @classmethod
     def _plain_id(cls, value: str) -> str:
+        from culturealign.models.registry import split_options
+
         # '#dtype=' works for eval, not for the training stages every experiment has.
-        if "#" in value and not Path(value).expanduser().exists():
+        if split_options(value)[1]:
             raise ValueError(f"{value!r}: give the plain model id and set its dtype field instead")
         return value
 

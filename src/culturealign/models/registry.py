@@ -76,11 +76,17 @@ def model_slug(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=-]+", "-", "-".join(p for p in (prefix, base, opts) if p))
 
 
+def split_options(model: str) -> tuple[str, str]:
+    """``name#opts`` -> (``name``, ``opts``); ``opts`` is empty for an existing path with a '#'."""
+    if "#" not in model or Path(model).expanduser().exists():
+        return model, ""
+    name, _, opts = model.partition("#")
+    return name, opts
+
+
 def _split_hf_options(model: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``name#dtype=bfloat16`` -> (``name``, options + dtype); a clash with options is an error."""
-    if Path(model).expanduser().exists():  # a folder whose name holds a '#'
-        return model, options
-    name, _, spec = model.partition("#")
+    name, spec = split_options(model)
     merged = dict(options)
     for pair in filter(None, spec.split(",")):
         key, _, value = pair.partition("=")

@@ -39,13 +39,6 @@ def join_text(prompt: str, response: str) -> str:
     return f"{prompt}\n\n{response}" if prompt and response else prompt or response
 
 
-def resolve_base(name: str) -> str:
-    """An embedded model name becomes its converted folder; anything else is a path or hub id."""
-    from culturealign.alignment.recipes.common import model_source
-
-    return model_source(name)
-
-
 class RewardModel:
     """Scalar rewards from a sequence-classification model (optionally with a LoRA adapter)."""
 
@@ -145,7 +138,9 @@ def load_reward_model(
     meta_file = folder / RM_META
     if meta_file.is_file():
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        base = resolve_base(meta["base"])
+        from culturealign.alignment.recipes.common import model_source
+
+        base = model_source(meta["base"])
         model, tok = seqcls_from_causal(base)
         from peft import PeftModel
 

@@ -25,11 +25,12 @@ from culturealign.alignment.fast_trainer import (
     save_checkpoint,
     step_indices,
 )
+from culturealign.alignment.recipes.common import model_source
 from culturealign.alignment.settings import TrainSettings
 from culturealign.library_warnings import quiet_library_deprecations
 from culturealign.paths import atomic_path
 from culturealign.rewards.config import RMConfig
-from culturealign.rewards.model import RM_META, resolve_base, seqcls_from_causal
+from culturealign.rewards.model import RM_META, seqcls_from_causal
 from culturealign.rewards.pairs import SentencePair, jcm_pairs, read_pair_file
 
 
@@ -43,7 +44,7 @@ def build_model(cfg: RMConfig) -> tuple[Any, Any]:
     from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(cfg.seed)  # LoRA and head init
-    model, tok = seqcls_from_causal(resolve_base(cfg.model))
+    model, tok = seqcls_from_causal(model_source(cfg.model))
     n_layers = model.config.num_hidden_layers
     top = None
     if cfg.lora_layers is not None and cfg.lora_layers < n_layers:

@@ -60,12 +60,13 @@ def _has_checkpoints(out: Path) -> bool:
 def model_source(name: str) -> str:
     """An embedded model's converted folder, else the local path or hub id as given."""
     from culturealign.models.embedded import EMBEDDED, ensure_converted
+    from culturealign.models.registry import split_options
 
-    if "#" in name and not Path(name).expanduser().exists():
+    if options := split_options(name)[1]:
         raise CultureAlignError(
             f"training takes a plain model, not {name!r}",
-            f"drop '#{name.partition('#')[2]}': options after # apply to evaluation and "
-            "generation; training runs fp32 on CPU, bf16 on CUDA",
+            f"drop '#{options}': options after # apply to evaluation and generation; "
+            "training runs fp32 on CPU, bf16 on CUDA",
         )
     return str(ensure_converted(name)) if name in EMBEDDED else name
 
